@@ -1,0 +1,113 @@
+"""Composition root of the server: storage, keys, fleet registry and the web app, served by
+uvicorn."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import uvicorn
+
+from multimonx import __version__
+from multimonx.cli.keys import open_keys
+from multimonx.config import ServerConfig, parse_listen_address
+from multimonx.ingest import FleetRegistry
+from multimonx.storage import Journal, MemoryStorage
+from multimonx.web import create_app
+
+log = logging.getLogger(__name__)
+
+JOURNAL_FILE = "journal.db"
+
+
+class _UvicornServer(uvicorn.Server):
+    """uvicorn's server without its re-raising of the stop signal after shutdown.
+
+    uvicorn re-raises SIGINT/SIGTERM once it has stopped serving, so that the default action
+    ends the process; for SIGTERM that would skip closing the storage. Here the signal only
+    asks uvicorn to stop, and the composition root finishes the shutdown and exits 0.
+    """
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        stop_signals = (signal.SIGINT, signal.SIGTERM)
+        original = {sig: signal.signal(sig, self.handle_exit) for sig in stop_signals}
+        try:
+            yield
+        finally:
+            for sig, handler in original.items():
+                signal.signal(sig, handler)
+
+
+class ServerRuntime:
+    """The server's parts, built from a config and a data directory.
+
+    Shutdown order matters: uvicorn first stops accepting connections and lets in-flight
+    requests finish, so every push it acknowledged has been committed; only then are the key
+    store and the storage closed (closing storage earlier would fail those commits with 503,
+    which agents would retry, but there is no reason to make them).
+    """
+
+    def __init__(self, config: ServerConfig, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = data_dir
+        self.storage = MemoryStorage(Journal(data_dir / JOURNAL_FILE))
+        self.keys = open_keys(data_dir)
+        self.fleet = FleetRegistry(down_after_intervals=config.ingest.down_after_intervals)
+        self.fleet.seed(self.storage)
+        self.app = create_app(
+            storage=self.storage, keys=self.keys, fleet=self.fleet, ingest_config=config.ingest
+        )
+        host, port = parse_listen_address(config.listen_address)
+        self._uvicorn = _UvicornServer(
+            uvicorn.Config(
+                self.app,
+                host=host,
+                port=port,
+                log_level="warning",
+                access_log=False,
+                lifespan="off",
+                server_header=False,
+            )
+        )
+
+    @property
+    def url(self) -> str:
+        """The server's base URL as bound (the real port when 0 was asked for)."""
+        sock = self._uvicorn.servers[0].sockets[0]
+        host, port = sock.getsockname()[:2]
+        return f"http://{host}:{port}"
+
+    async def serve(self, on_started: Callable[[str], None] = lambda url: None) -> None:
+        """Serve until SIGINT/SIGTERM; calls ``on_started(url)`` once listening."""
+        serving = asyncio.create_task(self._uvicorn.serve())
+        while not self._uvicorn.started:
+            if serving.done():
+                await serving  # startup failed (port in use...): raise it
+                raise SystemExit(1)
+            await asyncio.sleep(0.05)
+        log.info("server %s listening on %s (data: %s)", __version__, self.url, self.data_dir)
+        on_started(self.url)
+        await serving
+
+    def close(self) -> None:
+        """Close the key store and the storage (after serving has stopped)."""
+        self.keys.close()
+        self.storage.close()
+
+
+def run_server(config: ServerConfig, data_dir: Path) -> None:
+    """Run the server in the foreground until interrupted."""
+    runtime = ServerRuntime(config, data_dir)
+    try:
+        asyncio.run(runtime.serve(lambda url: print(f"server: {url}", flush=True)))
+    finally:
+        runtime.close()

@@ -1,0 +1,60 @@
+"""Storage: the interface every backend implements, the in-memory reference store, its
+journal, and the API-key store (metadata).
+
+Other packages import storage names from here only.
+"""
+
+from multimonx.storage.interface import (
+    MAX_TIME_MS,
+    MIN_TIME_MS,
+    Appender,
+    AppenderFinishedError,
+    AppendResult,
+    InvalidSampleError,
+    Querier,
+    SelectHints,
+    Series,
+    Storage,
+    StorageClosed,
+    StorageError,
+    StorageStats,
+    StorageUnavailable,
+)
+from multimonx.storage.journal import (
+    Journal,
+    JournalCorruptError,
+    JournalSync,
+    SeriesSamples,
+    decode_batch,
+    encode_batch,
+)
+from multimonx.storage.keys import ApiKey, KeyStore, KeyStoreError, SqliteKeyStore
+from multimonx.storage.memory import MemoryStorage
+
+__all__ = [
+    "MAX_TIME_MS",
+    "MIN_TIME_MS",
+    "ApiKey",
+    "AppendResult",
+    "Appender",
+    "AppenderFinishedError",
+    "InvalidSampleError",
+    "Journal",
+    "JournalCorruptError",
+    "JournalSync",
+    "KeyStore",
+    "KeyStoreError",
+    "MemoryStorage",
+    "Querier",
+    "SelectHints",
+    "Series",
+    "SeriesSamples",
+    "SqliteKeyStore",
+    "Storage",
+    "StorageClosed",
+    "StorageError",
+    "StorageStats",
+    "StorageUnavailable",
+    "decode_batch",
+    "encode_batch",
+]

@@ -1,0 +1,187 @@
+"""The storage contracts every backend implements: Appender, Querier, Storage and errors.
+
+Modelled on Prometheus's ``storage`` package. Timestamps are int64 milliseconds since the Unix
+epoch, values float64; time bounds are inclusive at both ends. The staleness marker
+(``multimonx.model.STALE_NAN``) is an ordinary value to storage: it is stored and returned
+bit-exactly, like every other NaN payload, ``-0.0`` and the infinities.
+
+Implementations: ``multimonx.storage.memory.MemoryStorage`` (reference, optionally journaled),
+the embedded engine (next issue) and remote backends (later). The shared conformance suite in
+``tests/storage/`` runs against every one of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from multimonx.model import Labels, Matcher
+
+MIN_TIME_MS = -(2**63)
+"""The smallest int64 timestamp: use as ``mint`` to mean "from the beginning"."""
+MAX_TIME_MS = 2**63 - 1
+"""The largest int64 timestamp: use as ``maxt`` to mean "until the end"."""
+
+
+class StorageError(Exception):
+    """Base class of every error raised by a storage backend."""
+
+
+class StorageUnavailable(StorageError):  # noqa: N818 (Prometheus-style name)
+    """The backend cannot accept or serve data right now (disk full, I/O error, remote down).
+
+    Nothing of the failed operation took effect; the caller may retry later (HTTP 503).
+    """
+
+
+class StorageClosed(StorageUnavailable):
+    """The storage was closed; no further appenders or queriers can be made."""
+
+
+class AppenderFinishedError(StorageError):
+    """An Appender was used after ``commit`` or ``rollback`` (a programming error)."""
+
+
+class InvalidSampleError(StorageError):
+    """A sample the storage refuses outright (for example a timestamp outside int64)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    """What one ``Appender.commit`` did with its batch.
+
+    ``appended`` samples are new. ``duplicates`` had a sample already stored (or earlier in the
+    same batch) at the same timestamp with a bitwise identical value: ignored, which makes
+    replays idempotent. ``conflicts`` had a different value at the same timestamp: the first
+    stored value is kept and the new one is dropped and counted.
+    """
+
+    appended: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+
+    @property
+    def total(self) -> int:
+        """Every sample the batch held."""
+        return self.appended + self.duplicates + self.conflicts
+
+
+@dataclass(frozen=True, slots=True)
+class SelectHints:
+    """Optional hints a Querier may use to read less (it may also ignore them).
+
+    ``start_ms``/``end_ms`` narrow the time range of one select inside the querier's bounds;
+    ``step_ms`` and ``func`` describe the query (as Prometheus's SelectHints do) so a backend
+    can pick a downsampled tier; ``limit`` caps the number of series returned.
+    """
+
+    start_ms: int | None = None
+    end_ms: int | None = None
+    step_ms: int | None = None
+    func: str | None = None
+    limit: int | None = None
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Series:
+    """One series read from storage: its labels and its samples, sorted by time, no repeats.
+
+    ``timestamps`` is an int64 array and ``values`` a float64 array of the same length. The
+    arrays belong to the caller but may share memory with the storage: treat them as read-only.
+    """
+
+    labels: Labels
+    timestamps: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+
+    def __len__(self) -> int:
+        return int(self.timestamps.shape[0])
+
+
+@dataclass(frozen=True, slots=True)
+class StorageStats:
+    """Size counters of a storage, for health checks and the server's own metrics."""
+
+    series: int
+    samples: int
+
+
+class Appender(Protocol):
+    """A batch of samples to add atomically.
+
+    Samples may arrive in any order and at any age (out-of-order samples and backfill are
+    accepted and merged). ``append`` only buffers; ``commit`` stores the whole batch or nothing.
+    Once ``commit`` returns, the batch is durable (if the storage is durable) and visible to
+    queriers created afterwards. An Appender must not be used after ``commit`` or ``rollback``
+    (that raises AppenderFinishedError). An Appender is not thread-safe: use one per thread.
+    """
+
+    def append(self, labels: Labels, t_ms: int, value: float) -> None:
+        """Buffer one sample of the series ``labels`` (which the caller has validated)."""
+        ...
+
+    def commit(self) -> AppendResult:
+        """Store the batch atomically; raises StorageUnavailable if nothing could be stored."""
+        ...
+
+    def rollback(self) -> None:
+        """Discard the batch."""
+        ...
+
+
+class Querier(Protocol):
+    """A consistent read-only snapshot of the samples within ``[mint, maxt]`` (inclusive, ms).
+
+    Samples committed after the querier was created are not visible through it. A Querier may
+    be used from one thread at a time; ``close`` releases it and must be called (use ``with``).
+    """
+
+    def select(
+        self, matchers: Sequence[Matcher], hints: SelectHints | None = None
+    ) -> Iterator[Series]:
+        """Every series matching all ``matchers`` that has samples in range, sorted by labels.
+
+        At least one matcher should select a non-empty value (as PromQL requires); an empty
+        matcher list selects every series.
+        """
+        ...
+
+    def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
+        """Sorted label names (``__name__`` included) of series matching ``matchers``."""
+        ...
+
+    def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
+        """Sorted distinct non-empty values of label ``name`` among matching series."""
+        ...
+
+    def close(self) -> None:
+        """Release the snapshot."""
+        ...
+
+    def __enter__(self) -> Querier: ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
+
+class Storage(Protocol):
+    """A time-series store. All methods are thread-safe."""
+
+    def appender(self) -> Appender:
+        """A new, empty batch."""
+        ...
+
+    def querier(self, mint: int, maxt: int) -> Querier:
+        """A snapshot for reads within ``[mint, maxt]`` (inclusive, ms)."""
+        ...
+
+    def stats(self) -> StorageStats:
+        """Current series and sample counts (raises StorageUnavailable if it cannot tell)."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release everything; further use raises StorageClosed. Idempotent."""
+        ...

@@ -1,0 +1,313 @@
+"""The server's HTTP app: push ingest, health, the fleet list and the server's own metrics.
+
+Routes:
+- ``POST /api/v1/metrics/collect``: a push from an agent (``multimonx.model.wire``).
+- ``GET /api/v1/health``: liveness plus storage counters.
+- ``GET /api/v1/servers``: every host seen, up or down.
+- ``GET /metrics``: the server's own metrics, Prometheus text format.
+
+Responses use the Prometheus API envelope: ``{"status": "success", "data": ...}`` or
+``{"status": "error", "errorType": ..., "error": ...}``. Requests are logged as method, path
+and status only: never bodies, never tokens.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from multimonx import __version__
+from multimonx.config import IngestSection
+from multimonx.ingest import FleetRegistry, HostView, Ingester, IngestError
+from multimonx.model import COLLECT_PATH, TEXT_CONTENT_TYPE, render_text
+from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailable
+from multimonx.web.selfmetrics import ServerMetrics
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 5
+_BEARER = "bearer "
+
+
+def json_response(
+    body: object, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    """A JSON response serialised with orjson."""
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def error_response(
+    status: int, error_type: str, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
+    """The Prometheus-style error envelope."""
+    return json_response(
+        {"status": "error", "errorType": error_type, "error": message}, status, headers
+    )
+
+
+def rfc3339(unix_seconds: float | None) -> str | None:
+    """A Unix time as RFC 3339 UTC text (millisecond precision), or None."""
+    if unix_seconds is None:
+        return None
+    stamp = datetime.fromtimestamp(unix_seconds, UTC)
+    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class _BodyTooLargeError(Exception):
+    pass
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The raw request body, refusing (413) to buffer more than ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise _BodyTooLargeError
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise _BodyTooLargeError
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _host_json(view: HostView) -> dict[str, Any]:
+    info = view.info
+    newest_s = None if info.newest_sample_ms is None else info.newest_sample_ms / 1000
+    return {
+        "instance": info.instance,
+        "job": info.job,
+        "status": view.status.value,
+        "agent": info.agent,
+        "agent_version": info.agent_version,
+        "interval_seconds": info.interval_seconds,
+        "last_push": rfc3339(info.last_push),
+        "last_push_unix": info.last_push,
+        "newest_sample": rfc3339(newest_s),
+        "newest_sample_unix": newest_s,
+        "spool_bytes": info.spool_bytes,
+        "dropped_samples": info.dropped_samples,
+        "push_errors": info.push_errors,
+    }
+
+
+class _Handlers:
+    """The route handlers and the state they share (one instance per app)."""
+
+    def __init__(
+        self,
+        *,
+        storage: Storage,
+        keys: KeyStore | None,
+        fleet: FleetRegistry,
+        ingester: Ingester,
+        metrics: ServerMetrics,
+        version: str,
+        clock: Callable[[], float],
+    ) -> None:
+        self.storage = storage
+        self.keys = keys
+        self.fleet = fleet
+        self.ingester = ingester
+        self.metrics = metrics
+        self.version = version
+        self.clock = clock
+        self.started = clock()
+
+    def _reject(
+        self, status: int, error_type: str, message: str, headers: dict[str, str] | None = None
+    ) -> Response:
+        self.metrics.rejected(error_type)
+        return error_response(status, error_type, message, headers)
+
+    async def _authenticate(self, request: Request) -> tuple[str, Response | None]:
+        """(agent name, None) or ("", an error response)."""
+        header = request.headers.get("authorization", "")
+        token = header[len(_BEARER) :].strip() if header.lower().startswith(_BEARER) else ""
+        required = self.ingester.limits.require_api_key
+        if self.keys is None or not token:
+            if required:
+                return "", self._reject(
+                    401,
+                    "unauthorized",
+                    "an API key is required (Authorization: Bearer ...)",
+                    {"WWW-Authenticate": 'Bearer realm="multimonx"'},
+                )
+            return "", None
+        key = await run_in_threadpool(self.keys.lookup, token)
+        if key is None:
+            if required:
+                return "", self._reject(
+                    401,
+                    "unauthorized",
+                    "invalid API key",
+                    {"WWW-Authenticate": 'Bearer realm="multimonx", error="invalid_token"'},
+                )
+            return "", None
+        if key.is_revoked:
+            return "", self._reject(403, "forbidden", f"API key {key.key_id} is revoked")
+        await run_in_threadpool(self.keys.verify, token)
+        return key.name, None
+
+    async def collect(self, request: Request) -> Response:
+        agent, denied = await self._authenticate(request)
+        if denied is not None:
+            return denied
+        limits = self.ingester.limits
+        try:
+            body = await _read_body(request, limits.max_body_bytes)
+        except _BodyTooLargeError:
+            return self._reject(
+                413, "too_large", f"body exceeds the {limits.max_body_bytes}-byte limit"
+            )
+        encoding = request.headers.get("content-encoding")
+        try:
+            result = await run_in_threadpool(self.ingester.ingest, body, encoding, agent=agent)
+        except IngestError as err:
+            return self._reject(err.status, err.error_type, str(err))
+        except StorageUnavailable as err:
+            log.warning("ingest: storage unavailable: %s", err)
+            return self._reject(
+                503,
+                "unavailable",
+                f"storage unavailable: {err}",
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        self.metrics.ingested(result)
+        return json_response(
+            {
+                "status": "success",
+                "data": {
+                    "samples": result.appended,
+                    "duplicates": result.duplicates,
+                    "conflicts": result.conflicts,
+                },
+            }
+        )
+
+    async def health(self, request: Request) -> Response:
+        try:
+            stats = await run_in_threadpool(self.storage.stats)
+        except StorageUnavailable as err:
+            return error_response(
+                503,
+                "unavailable",
+                f"storage unavailable: {err}",
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        return json_response(
+            {
+                "status": "success",
+                "data": {
+                    "status": "ok",
+                    "version": self.version,
+                    "uptime_seconds": round(self.clock() - self.started, 3),
+                    "series": stats.series,
+                    "samples": stats.samples,
+                },
+            }
+        )
+
+    async def servers(self, request: Request) -> Response:
+        return json_response(
+            {"status": "success", "data": [_host_json(v) for v in self.fleet.hosts()]}
+        )
+
+    async def own_metrics(self, request: Request) -> Response:
+        stats: StorageStats | None
+        try:
+            stats = await run_in_threadpool(self.storage.stats)
+        except StorageUnavailable:
+            stats = None
+        text = render_text(self.metrics.families(stats))
+        return Response(text, media_type=TEXT_CONTENT_TYPE)
+
+
+class _AccessLog:
+    """ASGI middleware: logs method, path and status, and counts requests by route."""
+
+    def __init__(self, app: ASGIApp, metrics: ServerMetrics, routes: frozenset[str]) -> None:
+        self.app = app
+        self.metrics = metrics
+        self.routes = routes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            path = str(scope.get("path", ""))
+            handler = path if path in self.routes else "other"
+            method = str(scope.get("method", ""))
+            self.metrics.request(method, handler, status)
+            log.info("%s %s %d", method, path, status)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    error_type = "not_found" if exc.status_code == 404 else "bad_data"
+    return error_response(exc.status_code, error_type, str(exc.detail), exc.headers)
+
+
+def create_app(
+    *,
+    storage: Storage,
+    keys: KeyStore | None,
+    fleet: FleetRegistry,
+    ingest_config: IngestSection,
+    ingester: Ingester | None = None,
+    metrics: ServerMetrics | None = None,
+    version: str = __version__,
+    clock: Callable[[], float] = time.time,
+) -> Starlette:
+    """The server's ASGI app over the given parts (built and owned by the caller).
+
+    ``keys`` may be None only when ``ingest_config.require_api_key`` is false. ``ingester``
+    defaults to one over ``storage`` and ``fleet``; ``clock`` (Unix seconds) is a test seam.
+    """
+    if keys is None and ingest_config.require_api_key:
+        raise ValueError("require_api_key is set but no key store was given")
+    ingester = ingester or Ingester(storage, fleet, ingest_config, clock=clock)
+    metrics = metrics or ServerMetrics()
+    h = _Handlers(
+        storage=storage,
+        keys=keys,
+        fleet=fleet,
+        ingester=ingester,
+        metrics=metrics,
+        version=version,
+        clock=clock,
+    )
+    routes = [
+        Route(COLLECT_PATH, h.collect, methods=["POST"]),
+        Route("/api/v1/health", h.health, methods=["GET"]),
+        Route("/api/v1/servers", h.servers, methods=["GET"]),
+        Route("/metrics", h.own_metrics, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    paths = frozenset(r.path for r in routes)
+    app.add_middleware(_AccessLog, metrics=metrics, routes=paths)
+    return app

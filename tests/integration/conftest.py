@@ -1,0 +1,126 @@
+"""Real processes for integration tests: started on 127.0.0.1, stopped by PID."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pytest
+
+T = TypeVar("T")
+
+DEADLINE = 60.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(
+    what: str, probe: Callable[[], T | None], deadline: float = DEADLINE, every: float = 0.1
+) -> T:
+    """Poll ``probe`` until it returns something other than None/False, or fail."""
+    end = time.monotonic() + deadline
+    last_error: BaseException | None = None
+    while time.monotonic() < end:
+        try:
+            result = probe()
+            if result is not None and result is not False:
+                return result
+        except (OSError, ValueError, KeyError, urllib.error.URLError) as err:
+            last_error = err
+        time.sleep(every)
+    pytest.fail(f"timed out after {deadline:.0f}s waiting for {what} (last error: {last_error})")
+
+
+def http_get(url: str, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    """GET a URL; returns (status, body) for any HTTP status."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read()
+
+
+def get_json(url: str) -> Any:
+    """GET a URL that answers 200 with JSON."""
+    status, body = http_get(url)
+    if status != 200:
+        raise ValueError(f"{url}: HTTP {status}")
+    return json.loads(body)
+
+
+class Proc:
+    """A child process with its output captured to a file, stopped by PID."""
+
+    def __init__(self, args: list[str], log_path: Path, env: dict[str, str] | None = None) -> None:
+        self.args = args
+        self.log_path = log_path
+        self._log = log_path.open("ab")
+        self.popen = subprocess.Popen(
+            args,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+        )
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def signal(self, signum: int) -> None:
+        if self.popen.poll() is None:
+            os.kill(self.pid, signum)
+
+    def wait(self, timeout: float = DEADLINE) -> int:
+        return self.popen.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, then SIGKILL if it does not exit in time; returns the exit status."""
+        if self.popen.poll() is None:
+            self.signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.signal(signal.SIGKILL)
+                self.popen.wait(timeout=timeout)
+        self._log.close()
+        return self.popen.returncode
+
+
+def multimonx(*args: str) -> list[str]:
+    """The command line that runs ``multimonx`` from this interpreter's environment."""
+    return [sys.executable, "-m", "multimonx", *args]
+
+
+@pytest.fixture
+def procs(tmp_path: Path) -> Iterator[Callable[..., Proc]]:
+    """Start processes that are stopped (by PID) when the test ends."""
+    started: list[Proc] = []
+
+    def start(args: list[str], name: str, env: dict[str, str] | None = None) -> Proc:
+        proc = Proc(args, tmp_path / f"{name}.log", env)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in reversed(started):
+        proc.stop()
