@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from multimonx.agent.source import Source
 from multimonx.model import MetricFamily
 
 
@@ -47,3 +48,31 @@ class Collector(Protocol):
     def collect(self) -> Sequence[MetricFamily]:
         """Read the source once and return this collection's families."""
         ...
+
+
+class IntervalSection(Protocol):
+    """Any collector config section: it may override the collector's interval."""
+
+    @property
+    def interval(self) -> float | None:
+        """Seconds between collections, or None for the agent's base interval."""
+        ...
+
+
+class SourceCollector:
+    """The plumbing every collector shares: the source it reads and its interval.
+
+    Subclasses set ``name`` and implement ``collect``; those with options of their own extend
+    ``__init__`` and call this one first.
+    """
+
+    name = ""
+
+    def __init__(self, section: IntervalSection, source: Source, default_interval: float) -> None:
+        self._source = source
+        self._interval = section.interval if section.interval is not None else default_interval
+
+    @property
+    def interval(self) -> float:
+        """Seconds between collections."""
+        return self._interval

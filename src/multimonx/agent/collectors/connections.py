@@ -15,8 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from multimonx.agent.source import Source
-from multimonx.config import SimpleSection
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.model import MetricFamily, MetricType
 
 NETSTAT_FIELDS = re.compile(
@@ -28,19 +27,10 @@ NETSTAT_FIELDS = re.compile(
 """node_exporter 1.5's default ``--collector.netstat.fields``."""
 
 
-class ConnectionsCollector:
+class ConnectionsCollector(SourceCollector):
     """``node_netstat_*``, ``node_sockstat_*`` and ``node_tcp_connection_states``."""
 
     name = "connections"
-
-    def __init__(self, section: SimpleSection, source: Source, default_interval: float) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """One read of the protocol counters, sockstat and the TCP tables."""

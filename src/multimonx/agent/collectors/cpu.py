@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.agent.source import Source
 from multimonx.config import CpuSection
 from multimonx.model import MetricFamily, MetricType
@@ -23,15 +24,14 @@ MODES = ("idle", "iowait", "irq", "nice", "softirq", "steal", "system", "user")
 """node_exporter's ``mode`` label values, in its (alphabetical) order."""
 
 
-class CpuCollector:
+class CpuCollector(SourceCollector):
     """``node_cpu_*``, ``node_load*`` and ``multimonx_cpu_cores`` from a ``Source``."""
 
     name = "cpu"
 
     def __init__(self, section: CpuSection, source: Source, default_interval: float) -> None:
-        self._source = source
+        super().__init__(section, source, default_interval)
         self._per_cpu = section.per_cpu
-        self._interval = section.interval if section.interval is not None else default_interval
         count = source.cpu_count()
         rows: list[tuple[tuple[str, ...], float]] = [(("logical",), float(count.logical))]
         if count.physical is not None:
@@ -42,11 +42,6 @@ class CpuCollector:
             ("type",),
             rows,
         )
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """One read of the per-core times, frequencies and load averages."""

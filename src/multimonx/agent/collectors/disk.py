@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.agent.source import Source
 from multimonx.config import DiskSection
 from multimonx.model import MetricFamily, MetricType
@@ -127,20 +128,14 @@ _FIELDS: tuple[tuple[str, str, MetricType, int, float], ...] = (
 )
 
 
-class DiskCollector:
+class DiskCollector(SourceCollector):
     """``node_disk_*`` from a ``Source``."""
 
     name = "disk"
 
     def __init__(self, section: DiskSection, source: Source, default_interval: float) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
+        super().__init__(section, source, default_interval)
         self._exclude = tuple(re.compile(p) for p in section.exclude_devices)
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """One read of the diskstats table."""

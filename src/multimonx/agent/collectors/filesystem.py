@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Sequence
 
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.agent.readings import FsUsage, Mount
 from multimonx.agent.source import Source
 from multimonx.config import FilesystemSection
@@ -52,7 +53,7 @@ class _Call:
             self.done.set()
 
 
-class FilesystemCollector:
+class FilesystemCollector(SourceCollector):
     """``node_filesystem_*`` from a ``Source``, with bounded waits per mount."""
 
     name = "filesystem"
@@ -64,18 +65,12 @@ class FilesystemCollector:
         default_interval: float,
         exclude_devices: Sequence[str] = (),
     ) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
+        super().__init__(section, source, default_interval)
         self._timeout = float(section.mount_timeout)
         self._fstypes = re.compile(section.exclude_fstypes)
         self._mountpoints = re.compile(section.exclude_mountpoints)
         self._devices = tuple(re.compile(p) for p in exclude_devices)
         self._hung: dict[str, threading.Event] = {}
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def _excluded(self, mount: Mount) -> bool:
         if self._fstypes.search(mount.fstype) or self._mountpoints.search(mount.mountpoint):

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from multimonx.agent.collectors.base import CollectorError, CollectorUnavailable
+from multimonx.agent.collectors.base import CollectorError, CollectorUnavailable, SourceCollector
 from multimonx.agent.source import Source
 from multimonx.config import SimpleSection
 from multimonx.model import MetricFamily
@@ -27,7 +27,7 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-class GpuCollector:
+class GpuCollector(SourceCollector):
     """dcgm-exporter-named GPU gauges read through NVML.
 
     ``nvml`` is the ``pynvml`` module, or any object with the same functions (tests pass one);
@@ -39,7 +39,7 @@ class GpuCollector:
     def __init__(
         self, section: SimpleSection, source: Source, default_interval: float, nvml: Any = None
     ) -> None:
-        self._interval = section.interval if section.interval is not None else default_interval
+        super().__init__(section, source, default_interval)
         if nvml is None:
             try:
                 import pynvml
@@ -66,11 +66,6 @@ class GpuCollector:
                 _text(nvml.nvmlDeviceGetName(handle)),
             )
             self._devices.append((handle, labels))
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """One NVML query per value and device."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from multimonx.agent.collectors.base import CollectorUnavailable
+from multimonx.agent.collectors.base import CollectorUnavailable, SourceCollector
 from multimonx.agent.source import Source
 from multimonx.config import SimpleSection
 from multimonx.model import MetricFamily
@@ -19,22 +19,16 @@ from multimonx.model import MetricFamily
 _LABELS = ("chip", "sensor")
 
 
-class HwmonCollector:
+class HwmonCollector(SourceCollector):
     """``node_hwmon_temp_celsius``, ``_temp_max_celsius``, ``_temp_crit_celsius``, ``_fan_rpm``."""
 
     name = "hwmon"
 
     def __init__(self, section: SimpleSection, source: Source, default_interval: float) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
+        super().__init__(section, source, default_interval)
         sensors = source.sensors()
         if not sensors.temperatures and not sensors.fans:
             raise CollectorUnavailable("hwmon: this machine exposes no temperature or fan sensors")
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """One read of every sensor."""

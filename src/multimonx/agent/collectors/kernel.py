@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from multimonx.agent.source import Source
-from multimonx.config import SimpleSection
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.model import MetricFamily, MetricType
 
 # resource -> ((which, metric suffix, help), ...); which is "some" or "full"
@@ -38,19 +37,10 @@ _PRESSURE = {
 }
 
 
-class KernelCollector:
+class KernelCollector(SourceCollector):
     """Context switches, interrupts, forks, file handles, entropy and pressure stalls."""
 
     name = "kernel"
-
-    def __init__(self, section: SimpleSection, source: Source, default_interval: float) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """One read of ``/proc/stat``, file-nr, the entropy pool and ``/proc/pressure``."""

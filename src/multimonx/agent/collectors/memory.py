@@ -11,27 +11,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from multimonx.agent.source import Source
-from multimonx.config import SimpleSection
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.model import MetricFamily, MetricType
 
 VMSTAT_FIELDS = re.compile(r"^(oom_kill|pgpg|pswp|pg.*fault).*")
 """node_exporter 1.5's default ``--collector.vmstat.fields``."""
 
 
-class MemoryCollector:
+class MemoryCollector(SourceCollector):
     """``node_memory_*`` and ``node_vmstat_*`` from a ``Source``."""
 
     name = "memory"
-
-    def __init__(self, section: SimpleSection, source: Source, default_interval: float) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """One read of meminfo and vmstat."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.agent.source import Source
 from multimonx.config import NetworkSection
 from multimonx.model import MetricFamily, MetricType
@@ -57,21 +58,15 @@ _NETCLASS: tuple[tuple[str, str, MetricType, float], ...] = (
 _INFO_LABELS = ("address", "broadcast", "device", "duplex", "ifalias", "operstate")
 
 
-class NetworkCollector:
+class NetworkCollector(SourceCollector):
     """``node_network_*`` from a ``Source``."""
 
     name = "network"
 
     def __init__(self, section: NetworkSection, source: Source, default_interval: float) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
+        super().__init__(section, source, default_interval)
         self._include = frozenset(section.interfaces)
         self._exclude = tuple(re.compile(p) for p in section.exclude_interfaces)
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def _wanted(self, device: str) -> bool:
         if self._include and device not in self._include:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.agent.source import Source
 from multimonx.config import ProcessesSection
 from multimonx.model import MetricFamily
@@ -20,22 +21,16 @@ from multimonx.model import MetricFamily
 _LABELS = ("rank", "pid", "name")
 
 
-class ProcessesCollector:
+class ProcessesCollector(SourceCollector):
     """Top-N processes by CPU share and by memory, from two successive samples."""
 
     name = "processes"
 
     def __init__(self, section: ProcessesSection, source: Source, default_interval: float) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
+        super().__init__(section, source, default_interval)
         self._top = max(1, section.top)
         self._previous: dict[tuple[int, str], float] = {}
         self._previous_time: float | None = None
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """Sample the process table and rank it against the previous sample."""

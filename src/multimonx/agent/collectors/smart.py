@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from multimonx.agent.collectors.base import CollectorError, CollectorUnavailable
+from multimonx.agent.collectors.base import CollectorError, CollectorUnavailable, SourceCollector
 from multimonx.agent.source import Source
 from multimonx.config import SmartSection
 from multimonx.model import MetricFamily
@@ -142,7 +142,7 @@ def _subprocess_runner(timeout: float) -> Runner:
     return run
 
 
-class SmartCollector:
+class SmartCollector(SourceCollector):
     """``smartctl_device*`` families from ``smartctl --json``."""
 
     name = "smart"
@@ -154,7 +154,7 @@ class SmartCollector:
         default_interval: float,
         runner: Runner | None = None,
     ) -> None:
-        self._interval = section.interval if section.interval is not None else default_interval
+        super().__init__(section, source, default_interval)
         path = section.smartctl_path
         resolved = (
             shutil.which(path)
@@ -168,11 +168,6 @@ class SmartCollector:
         self._smartctl = resolved or path
         self._devices = section.devices
         self._run = runner or _subprocess_runner(min(60.0, max(5.0, self._interval / 2)))
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def _scan(self) -> list[str]:
         if self._devices:

@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from multimonx.agent.source import Source
-from multimonx.config import SimpleSection
+from multimonx.agent.collectors.base import SourceCollector
 from multimonx.model import MetricFamily, MetricType
 
 OS_INFO_FIELDS = (
@@ -34,19 +33,10 @@ OS_INFO_FIELDS = (
 _MAJOR_MINOR = re.compile(r"^(\d+)(\.\d+)?")
 
 
-class SystemCollector:
+class SystemCollector(SourceCollector):
     """``node_boot_time_seconds``, ``node_uname_info``, ``node_os_info`` and friends."""
 
     name = "system"
-
-    def __init__(self, section: SimpleSection, source: Source, default_interval: float) -> None:
-        self._source = source
-        self._interval = section.interval if section.interval is not None else default_interval
-
-    @property
-    def interval(self) -> float:
-        """Seconds between collections."""
-        return self._interval
 
     def collect(self) -> Sequence[MetricFamily]:
         """Clock, boot time, process counts, uname and os-release."""
