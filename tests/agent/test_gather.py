@@ -113,3 +113,21 @@ def test_vanished_series_get_a_staleness_marker_once() -> None:
 
     snapshot_values = [v for f in gatherer.snapshot() for _, v in f.samples]
     assert not any(is_stale_nan(v) for v in snapshot_values)
+
+
+def test_the_agent_reports_its_own_process_like_client_libraries_do() -> None:
+    names = _by_name(Gatherer([]).snapshot())
+    for name in (
+        "process_cpu_seconds_total",
+        "process_start_time_seconds",
+        "process_resident_memory_bytes",
+        "process_virtual_memory_bytes",
+        "process_open_fds",
+        "process_max_fds",
+        "process_virtual_memory_max_bytes",
+    ):
+        assert name in names, name
+    resident = names["process_resident_memory_bytes"].samples[0][1]
+    virtual = names["process_virtual_memory_bytes"].samples[0][1]
+    assert 0 < resident <= virtual
+    assert names["process_open_fds"].samples[0][1] >= 3  # stdin, stdout, stderr at least

@@ -13,8 +13,6 @@ Prometheus does for a scraped target.
 from __future__ import annotations
 
 import logging
-import os
-import resource
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +20,7 @@ from dataclasses import dataclass, field
 
 from multimonx import __version__
 from multimonx.agent.collectors.base import Collector, CollectorUnavailable
+from multimonx.agent.process import ProcessMetrics
 from multimonx.model import STALE_NAN, MetricFamily, MetricType
 
 log = logging.getLogger(__name__)
@@ -75,42 +74,6 @@ def _stale_markers(
     return markers
 
 
-_START_TIME = time.time()
-
-
-def process_families() -> list[MetricFamily]:
-    """The agent process's own CPU and memory, under client libraries' standard names."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    families = [
-        MetricFamily.single(
-            "process_cpu_seconds_total",
-            MetricType.COUNTER,
-            "Total user and system CPU time spent in seconds.",
-            usage.ru_utime + usage.ru_stime,
-        ),
-        MetricFamily.single(
-            "process_start_time_seconds",
-            MetricType.GAUGE,
-            "Start time of the process since unix epoch in seconds.",
-            _START_TIME,
-        ),
-    ]
-    try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            resident_pages = int(statm.read().split()[1])
-    except OSError:
-        return families
-    families.append(
-        MetricFamily.single(
-            "process_resident_memory_bytes",
-            MetricType.GAUGE,
-            "Resident memory size in bytes.",
-            resident_pages * os.sysconf("SC_PAGE_SIZE"),
-        )
-    )
-    return families
-
-
 def _index(
     families: Iterable[MetricFamily],
 ) -> dict[str, tuple[MetricFamily, frozenset[tuple[str, ...]]]]:
@@ -137,6 +100,7 @@ class Gatherer:
         self._clock = clock
         self._timer = timer
         self._lock = threading.Lock()
+        self._process = ProcessMetrics()
         self._rounds = 0
         self._last_round_seconds = 0.0
         self._round_seconds_total = 0.0
@@ -219,7 +183,7 @@ class Gatherer:
         with self._lock:
             rounds, last, total = self._rounds, self._last_round_seconds, self._round_seconds_total
         return [
-            *process_families(),
+            *self._process.families(),
             MetricFamily.gauge(
                 "multimonx_agent_build_info",
                 "A metric with a constant '1' value labelled by the agent's version.",
