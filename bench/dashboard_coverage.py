@@ -5,7 +5,8 @@ Starts, on 127.0.0.1 with free ports and temporary directories, the real
 second agent with every optional collector switched on as well (those missing hardware here
 switch themselves off), and one real Prometheus scraping all three every second (jobs ``node``,
 ``agent`` and ``agent_all``). After a collection window it evaluates every unique PromQL
-expression of the dashboard (``/work/shared/compat/node-exporter-full.json``) once per target,
+expression of the dashboard (``../shared/compat/node-exporter-full.json`` beside the
+repository, or ``--dashboard``) once per target,
 as an instant query at one common time, with the dashboard's variables substituted for that
 target (``$node`` = its instance, ``$job`` = its job, ``$__rate_interval`` = 10s, ``$__interval``
 = 5s, ``$__range`` = 30s). An expression "returns data" when the result is a scalar or string,
@@ -39,7 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-DASHBOARD = Path("/work/shared/compat/node-exporter-full.json")
+DASHBOARD = Path(__file__).resolve().parents[2] / "shared" / "compat" / "node-exporter-full.json"
 GRAFANA_VARIABLES = {
     "__rate_interval": "10s",
     "__rate_interval_ms": "10000",
@@ -397,7 +398,7 @@ def _grouped(names: list[str]) -> dict[str, list[str]]:
 # --- main ----------------------------------------------------------------------------------
 
 
-def measure(seconds: float, tmpdir: Path) -> None:
+def measure(seconds: float, tmpdir: Path, dashboard_path: Path) -> None:
     """Run the processes, collect for ``seconds``, query, stop everything, print the report."""
     exporter, prometheus = (
         shutil.which("prometheus-node-exporter"),
@@ -405,7 +406,7 @@ def measure(seconds: float, tmpdir: Path) -> None:
     )
     if exporter is None or prometheus is None:
         raise SystemExit("needs the Debian packages prometheus and prometheus-node-exporter")
-    dashboard = json.loads(DASHBOARD.read_text())
+    dashboard = json.loads(dashboard_path.read_text())
     expressions = sorted(set(panel_expressions(dashboard)))
 
     targets = [Target("node", free_port()), Target("agent", free_port())]
@@ -475,12 +476,13 @@ def measure(seconds: float, tmpdir: Path) -> None:
 
 
 def main() -> None:
-    """Parse ``--seconds`` and run the measurement in a temporary directory."""
+    """Parse the arguments and run the measurement in a temporary directory."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=40.0, help="collection window")
+    parser.add_argument("--dashboard", type=Path, default=DASHBOARD, help="dashboard JSON")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dashboard-coverage-") as tmp:
-        measure(args.seconds, Path(tmp))
+        measure(args.seconds, Path(tmp), args.dashboard)
 
 
 if __name__ == "__main__":
