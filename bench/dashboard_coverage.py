@@ -50,16 +50,6 @@ GRAFANA_VARIABLES = {
     "__range_s": "30",
     "__range_ms": "30000",
 }
-DEFAULT_COLLECTORS = (
-    "cpu",
-    "memory",
-    "filesystem",
-    "disk",
-    "network",
-    "connections",
-    "system",
-    "kernel",
-)
 OPTIONAL_COLLECTORS = ("hwmon", "processes", "gpu", "smart")
 PROMQL_WORDS = frozenset(
     {"by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"}
@@ -172,9 +162,7 @@ def metric_names(expr: str) -> set[str]:
 def agent_config(port: int, optional: bool) -> str:
     """The agent's YAML: 1 s rounds, ``/metrics`` on ``port``, optional collectors on or off."""
     lines = ["collector: {interval: 1s}", f'web: {{listen_address: "127.0.0.1:{port}"}}']
-    lines.append("metrics:")
-    for name in DEFAULT_COLLECTORS:
-        lines.append(f"  {name}: {{enabled: true}}")
+    lines.append("metrics:")  # the default collectors stay as they are by default
     for name in OPTIONAL_COLLECTORS:
         lines.append(f"  {name}: {{enabled: {str(optional).lower()}}}")
     return "\n".join(lines) + "\n"

@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from multimonx.agent import procfs
-from multimonx.agent.readings import FsUsage, MeminfoField
+from multimonx.agent.readings import Conntrack, FsUsage, MeminfoField, Softnet, Timex
 from multimonx.agent.recorded import RECORDED_METHODS, RecordedSource, record_source
 from multimonx.agent.source import SystemSource
 
@@ -148,6 +148,249 @@ def test_count_cpuinfo_cores_counts_distinct_package_core_pairs(
     assert procfs.count_cpuinfo_cores(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "0000a850 00000001 00000002 0 0 0 0 0 0 0 0 0 00000000 00000000 00000000\n"
+            "ffffffff 00000000 00000010 0 0 0 0 0 0 0 0 0 00000000 00000000 00000001\n",
+            [(0xA850, 1, 2), (0xFFFFFFFF, 0, 16)],
+        ),
+        ("00000001 00000002 00000003 0 0 0 0 0 0\n", [(1, 2, 3)]),
+        ("00000001 00000002\n\n", []),
+    ],
+)
+def test_parse_softnet_reads_hex_columns_per_line(
+    text: str, expected: list[tuple[int, int, int]]
+) -> None:
+    assert procfs.parse_softnet(text) == expected
+
+
+_CONNTRACK_HEADER = "entries  clashres found new invalid ignore delete chainlength insert ...\n"
+
+
+def _conntrack_line(values: dict[int, int], width: int) -> str:
+    return " ".join(f"{values.get(i, 0):08x}" for i in range(width)) + "\n"
+
+
+def test_parse_conntrack_stat_sums_columns_by_position_over_cpus() -> None:
+    cpu0 = {0: 99, 1: 7, 2: 1, 4: 2, 5: 3, 8: 4, 9: 5, 10: 6, 11: 7, 12: 50, 16: 8}
+    cpu1 = {2: 0x10, 16: 0x20}
+    old_kernel = {2: 1000, 10: 1}  # 16 columns: no search_restart
+    text = (
+        _CONNTRACK_HEADER
+        + _conntrack_line(cpu0, 17)
+        + _conntrack_line(cpu1, 17)
+        + _conntrack_line(old_kernel, 16)
+        + "00000001 00000002\n"
+    )
+    assert procfs.parse_conntrack_stat(text) == {
+        "found": 1 + 16 + 1000,
+        "invalid": 2,
+        "ignore": 3,
+        "insert": 4,
+        "insert_failed": 5,
+        "drop": 6 + 1,
+        "early_drop": 7,
+        "search_restart": 8 + 32,
+    }
+
+
+def test_sum_socket_queues_adds_every_socket_of_the_table() -> None:
+    text = (
+        "   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid\n"
+        "  256: 00000000:0044 00000000:0000 07 00000000:00000300 00:00000000 00000000     0\n"
+        "  300: 0100007F:0035 00000000:0000 07 00000200:00000001 00:00000000 00000000   101\n"
+    )
+    assert procfs.sum_socket_queues(text) == (0x200, 0x301)
+    assert procfs.sum_socket_queues(text.splitlines()[0]) == (0, 0)
+
+
+def test_count_arp_entries_counts_lines_per_device() -> None:
+    text = (
+        "IP address       HW type     Flags       HW address            Mask     Device\n"
+        "192.0.2.1        0x1         0x2         02:fc:00:00:00:05     *        eth0\n"
+        "192.0.2.7        0x1         0x0         00:00:00:00:00:00     *        eth0\n"
+        "10.0.0.1         0x1         0x2         02:fc:00:00:00:06     *        br-1a\n"
+        "garbage\n"
+    )
+    assert procfs.count_arp_entries(text) == {"eth0": 2, "br-1a": 1}
+
+
+_TIMEX_FIELDS = {
+    "offset": -1500,
+    "freq": 65536 * 3,
+    "maxerror": 16_000_000,
+    "esterror": 250,
+    "status": 0x40,
+    "constant": 2,
+    "tick": 10_000,
+    "ppsfreq": -65536,
+    "jitter": 40,
+    "shift": 4,
+    "stabil": 65536 // 2,
+    "jitcnt": 1,
+    "calcnt": 2,
+    "errcnt": 3,
+    "stbcnt": 4,
+    "tai": 37,
+}
+
+
+@pytest.mark.parametrize(
+    ("state", "status", "sync", "offset", "jitter"),
+    [
+        (5, 0x40, 0.0, -1500e-6, 40e-6),  # TIME_ERROR, microsecond resolution
+        (0, 0x1, 1.0, -1500e-6, 40e-6),  # TIME_OK
+        (0, 0x2001, 1.0, -1500e-9, 40e-9),  # STA_NANO: offset and jitter in nanoseconds
+        (1, 0x2011, 1.0, -1500e-9, 40e-9),  # TIME_INS still counts as synchronised
+    ],
+)
+def test_decode_timex_follows_node_exporters_units(
+    state: int, status: int, sync: float, offset: float, jitter: float
+) -> None:
+    got = procfs.decode_timex(state, {**_TIMEX_FIELDS, "status": status})
+    assert got["sync_status"] == sync
+    assert got["status"] == float(status)
+    assert got["offset_seconds"] == pytest.approx(offset)
+    assert got["pps_jitter_seconds"] == pytest.approx(jitter)
+    assert got["frequency_adjustment_ratio"] == pytest.approx(1.000003)
+    assert got["pps_frequency_hertz"] == pytest.approx(-1e-6)
+    assert got["pps_stability_hertz"] == pytest.approx(0.5e-6)
+    assert (got["maxerror_seconds"], got["estimated_error_seconds"]) == (16.0, 0.00025)
+    assert (got["tick_seconds"], got["loop_time_constant"], got["pps_shift_seconds"]) == (
+        0.01,
+        2.0,
+        4.0,
+    )
+    assert [got[k] for k in ("pps_jitter_total", "pps_calibration_total")] == [1.0, 2.0]
+    assert [got[k] for k in ("pps_error_total", "pps_stability_exceeded_total")] == [3.0, 4.0]
+    assert got["tai_offset_seconds"] == 37.0
+    assert set(got) == set(Timex.__dataclass_fields__)
+
+
+def _network_proc(root: Path, files: dict[str, str]) -> SystemSource:
+    """A SystemSource over a fake ``/proc`` holding ``files`` (paths relative to it)."""
+    proc = root / "proc"
+    (proc / "self").mkdir(parents=True)
+    for name, text in files.items():
+        (proc / name).parent.mkdir(parents=True, exist_ok=True)
+        (proc / name).write_text(text)
+    return SystemSource(str(proc), str(root / "sys"))
+
+
+_UDP = (
+    "  sl  local_address rem_address   st tx_queue rx_queue\n   1: 0:0 0:0 07 00000010:00000020\n"
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads a Linux /proc layout")
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"net/udp": _UDP, "net/udp6": _UDP}, [("v4", 16.0, 32.0), ("v6", 16.0, 32.0)]),
+        ({"net/udp": _UDP}, [("v4", 16.0, 32.0)]),
+        ({"net/udp6": _UDP}, []),  # like node_exporter: nothing without the IPv4 table
+        ({}, []),
+    ],
+)
+def test_udp_queues_stop_at_the_first_missing_table(
+    tmp_path: Path, files: dict[str, str], expected: list[tuple[str, float, float]]
+) -> None:
+    source = _network_proc(tmp_path, files)
+    assert [(q.ip, q.tx_bytes, q.rx_bytes) for q in source.udp_queues()] == expected
+
+
+_NETFILTER = "sys/net/netfilter"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads a Linux /proc layout")
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({}, None),
+        ({f"{_NETFILTER}/nf_conntrack_count": "3\n"}, None),
+        (
+            {f"{_NETFILTER}/nf_conntrack_count": "3\n", f"{_NETFILTER}/nf_conntrack_max": "9\n"},
+            Conntrack(3.0, 9.0, {}),
+        ),
+        (
+            {
+                f"{_NETFILTER}/nf_conntrack_count": "3\n",
+                f"{_NETFILTER}/nf_conntrack_max": "9\n",
+                "net/stat/nf_conntrack": _CONNTRACK_HEADER + _conntrack_line({2: 5}, 17),
+            },
+            Conntrack(
+                3.0,
+                9.0,
+                {n: 5.0 if n == "found" else 0.0 for n in procfs.CONNTRACK_STAT_COLUMNS},
+            ),
+        ),
+    ],
+)
+def test_conntrack_needs_count_and_max_and_takes_statistics_where_present(
+    tmp_path: Path, files: dict[str, str], expected: Conntrack | None
+) -> None:
+    assert _network_proc(tmp_path, files).conntrack() == expected
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads a Linux /proc layout")
+def test_missing_softnet_and_arp_tables_read_as_empty(tmp_path: Path) -> None:
+    source = _network_proc(tmp_path, {})
+    assert (source.softnet(), source.arp_entries()) == ((), {})
+    source = _network_proc(
+        tmp_path / "b",
+        {
+            "net/softnet_stat": "00000005 0 0 0 0 0 0 0 0\n00000007 00000001 0 0 0 0 0 0 0\n",
+            "net/arp": "IP address HW type Flags HW address Mask Device\n"
+            "192.0.2.1 0x1 0x2 02:fc:00:00:00:05 * eth0\n",
+        },
+    )
+    assert source.softnet() == (Softnet("0", 5.0, 0.0, 0.0), Softnet("1", 7.0, 1.0, 0.0))
+    assert source.arp_entries() == {"eth0": 1}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="adjtimex is Linux's")
+def test_node_exporter_readings_on_this_machine() -> None:
+    source = SystemSource()
+    timex = source.timex()
+    assert timex is not None, "adjtimex in read-only mode needs no privilege"
+    assert 0 < timex.tick_seconds < 1
+    assert timex.sync_status in (0.0, 1.0)
+    assert 0.99 < timex.frequency_adjustment_ratio < 1.01
+    assert source.timex() is not None, "a second call reuses the loaded reader"
+    assert [s.cpu for s in source.softnet()] == [str(i) for i in range(source.cpu_count().logical)]
+    assert [q.ip for q in source.udp_queues()][:1] == ["v4"]
+    assert all(n > 0 for n in source.arp_entries().values())
+
+
+_LAZY_CTYPES_CHILD = textwrap.dedent(
+    """
+    import sys
+    from multimonx.agent.collectors import build_collectors
+    from multimonx.agent.source import SystemSource
+    from multimonx.config import MetricsSection
+    source = SystemSource()
+    collectors = build_collectors(MetricsSection(), source, 5.0)
+    before = "ctypes" in sys.modules
+    source.timex()
+    print(before, "ctypes" in sys.modules)
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="adjtimex is Linux's")
+def test_ctypes_is_imported_only_when_timex_is_first_read() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _LAZY_CTYPES_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert done.stdout.split() == ["False", "True"]
+
+
 def _fake_kernel(
     root: Path, topology: list[dict[str, int]], online: str | None, cpuinfo: str | None
 ) -> SystemSource:
@@ -270,7 +513,7 @@ def test_default_collectors_on_linux_never_import_psutil() -> None:
         check=True,
     )
     count, modules = done.stdout.split(" ", 1)
-    assert int(count) == 8
+    assert int(count) == 13
     loaded = set(modules.split())
     assert "multimonx.agent.collectors.cpu" in loaded, "the child really ran the collectors"
     unwanted = {"psutil", "pynvml", "subprocess", "platform", "multimonx.agent.recorded"}

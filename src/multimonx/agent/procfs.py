@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 
 USER_HZ = 100.0
 """Clock ticks per second in ``/proc/stat`` (fixed at 100 by the kernel's ABI)."""
@@ -311,3 +312,111 @@ def count_cpuinfo_cores(text: str) -> int | None:
         if "physical id" in fields and "core id" in fields:
             cores.add((fields["physical id"], fields["core id"]))
     return len(cores) or None
+
+
+def parse_softnet(text: str) -> list[tuple[int, int, int]]:
+    """``/proc/net/softnet_stat``: (processed, dropped, times_squeezed) per line, in line order.
+
+    The columns are hexadecimal; lines with fewer than the 9 columns every kernel since 2.6.23
+    prints are skipped.
+    """
+    out: list[tuple[int, int, int]] = []
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) < 9:
+            continue
+        out.append((int(parts[0], 16), int(parts[1], 16), int(parts[2], 16)))
+    return out
+
+
+CONNTRACK_STAT_COLUMNS = {
+    "found": 2,
+    "invalid": 4,
+    "ignore": 5,
+    "insert": 8,
+    "insert_failed": 9,
+    "drop": 10,
+    "early_drop": 11,
+    "search_restart": 16,
+}
+"""The ``/proc/net/stat/nf_conntrack`` columns node_exporter exports, by position: the
+header's names changed across kernels (``searched`` became ``clashres``), the positions not."""
+
+
+def parse_conntrack_stat(text: str) -> dict[str, int]:
+    """``/proc/net/stat/nf_conntrack``: the ``CONNTRACK_STAT_COLUMNS`` summed over all CPUs.
+
+    Kernels before 2.6.35 print 16 columns, without ``search_restart`` (counted as 0); lines
+    of any other width are skipped.
+    """
+    out = dict.fromkeys(CONNTRACK_STAT_COLUMNS, 0)
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) not in (16, 17):
+            continue
+        for name, column in CONNTRACK_STAT_COLUMNS.items():
+            if column < len(parts):
+                out[name] += int(parts[column], 16)
+    return out
+
+
+def sum_socket_queues(text: str) -> tuple[int, int]:
+    """``/proc/net/udp`` (or ``udp6``, ``tcp``...): the summed (tx_queue, rx_queue) bytes."""
+    tx_total = 0
+    rx_total = 0
+    for line in text.splitlines()[1:]:
+        parts = line.split(None, 5)
+        if len(parts) < 5:
+            continue
+        tx, _, rx = parts[4].partition(":")
+        tx_total += int(tx, 16)
+        rx_total += int(rx, 16)
+    return tx_total, rx_total
+
+
+def count_arp_entries(text: str) -> dict[str, int]:
+    """``/proc/net/arp``: neighbour entries per device (the last column), header skipped."""
+    out: dict[str, int] = {}
+    for line in text.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) < 6:
+            continue
+        out[parts[-1]] = out.get(parts[-1], 0) + 1
+    return out
+
+
+TIME_ERROR = 5
+"""``adjtimex(2)``'s return value when the clock is not synchronised."""
+STA_NANO = 0x2000
+"""``struct timex`` status bit: ``offset`` and ``jitter`` are in nanoseconds, not microseconds."""
+_PPM16 = 1_000_000.0 * 65536.0  # "ppm with a 16-bit fraction" (adjtimex(2) NOTES)
+
+
+def decode_timex(state: int, fields: Mapping[str, int]) -> dict[str, float]:
+    """``adjtimex(2)``'s return value and ``struct timex`` fields in node_exporter's units.
+
+    ``fields`` holds the struct's members by their C names (``offset``, ``freq``, ``maxerror``,
+    ``esterror``, ``status``, ``constant``, ``tick``, ``ppsfreq``, ``jitter``, ``shift``,
+    ``stabil``, ``jitcnt``, ``calcnt``, ``errcnt``, ``stbcnt``, ``tai``); the result is keyed
+    by the ``node_timex_`` metric suffixes (the fields of ``readings.Timex``).
+    """
+    divisor = 1e9 if fields["status"] & STA_NANO else 1e6
+    return {
+        "sync_status": 0.0 if state == TIME_ERROR else 1.0,
+        "offset_seconds": fields["offset"] / divisor,
+        "frequency_adjustment_ratio": 1.0 + fields["freq"] / _PPM16,
+        "maxerror_seconds": fields["maxerror"] / 1e6,
+        "estimated_error_seconds": fields["esterror"] / 1e6,
+        "status": float(fields["status"]),
+        "loop_time_constant": float(fields["constant"]),
+        "tick_seconds": fields["tick"] / 1e6,
+        "pps_frequency_hertz": fields["ppsfreq"] / _PPM16,
+        "pps_jitter_seconds": fields["jitter"] / divisor,
+        "pps_shift_seconds": float(fields["shift"]),
+        "pps_stability_hertz": fields["stabil"] / _PPM16,
+        "pps_jitter_total": float(fields["jitcnt"]),
+        "pps_calibration_total": float(fields["calcnt"]),
+        "pps_error_total": float(fields["errcnt"]),
+        "pps_stability_exceeded_total": float(fields["stbcnt"]),
+        "tai_offset_seconds": float(fields["tai"]),
+    }

@@ -1,4 +1,5 @@
-"""The values a ``Source`` returns: frozen, slotted, free of psutil and of any OS detail.
+"""The source seam's contract: the ``Source`` protocol (at the end) and the values it returns,
+frozen, slotted, free of psutil and of any OS detail.
 
 Each class is one reading of the machine (a ``/proc`` file, a sysfs directory, a system call)
 in the units the collectors export, so that ``SystemSource`` and ``RecordedSource`` return the
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True, slots=True)
@@ -223,3 +225,195 @@ class ProcessSample:
     name: str
     cpu_seconds: float
     rss_bytes: float
+
+
+@dataclass(frozen=True, slots=True)
+class Timex:
+    """The kernel clock discipline from ``adjtimex(2)``, in node_exporter's timex units.
+
+    Each field is named after the ``node_timex_<field>`` metric it becomes: seconds, hertz,
+    ratios and counts as node_exporter converts them (``status`` is the raw bit mask,
+    ``sync_status`` 1 when the kernel does not report ``TIME_ERROR``).
+    """
+
+    sync_status: float
+    offset_seconds: float
+    frequency_adjustment_ratio: float
+    maxerror_seconds: float
+    estimated_error_seconds: float
+    status: float
+    loop_time_constant: float
+    tick_seconds: float
+    pps_frequency_hertz: float
+    pps_jitter_seconds: float
+    pps_shift_seconds: float
+    pps_stability_hertz: float
+    pps_jitter_total: float
+    pps_calibration_total: float
+    pps_error_total: float
+    pps_stability_exceeded_total: float
+    tai_offset_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class Softnet:
+    """One line of ``/proc/net/softnet_stat``: a CPU's packet processing counters.
+
+    ``cpu`` is the line number, as node_exporter 1.5 labels it (the kernel prints one line per
+    online CPU, so it differs from the CPU id only when CPUs are offline).
+    """
+
+    cpu: str
+    processed: float
+    dropped: float
+    times_squeezed: float
+
+
+@dataclass(frozen=True, slots=True)
+class Conntrack:
+    """Netfilter connection tracking: entries in use, the table's limit, and the statistics of
+    ``/proc/net/stat/nf_conntrack`` summed over CPUs (empty when that file is missing)."""
+
+    entries: float
+    limit: float
+    stats: Mapping[str, float]
+
+
+@dataclass(frozen=True, slots=True)
+class UdpQueues:
+    """Bytes queued in the UDP sockets of one IP version (``/proc/net/udp`` or ``udp6``)."""
+
+    ip: str
+    tx_bytes: float
+    rx_bytes: float
+
+
+class Source(Protocol):
+    """Everything the collectors read from the machine, as plain frozen values.
+
+    Static facts (``cpu_count``, ``uname``, ``os_release``) may be cached by an implementation;
+    every other method reads afresh. Methods raise ``OSError`` when the interface they read is
+    missing; ``statvfs`` may block indefinitely on a dead network mount, so its callers bound
+    it. An implementation is used from the gatherer's thread plus the filesystem collector's
+    ``statvfs`` workers, so ``statvfs`` must be thread-safe.
+    """
+
+    def cpu_times_per_core(self) -> tuple[CpuTimes, ...]:
+        """Per-core mode seconds."""
+        ...
+
+    def cpu_freq(self) -> tuple[CpuFrequency, ...]:
+        """Per-core scaling frequencies (empty when the kernel has no cpufreq)."""
+        ...
+
+    def cpu_count(self) -> CpuCount:
+        """Logical and physical cores."""
+        ...
+
+    def load_average(self) -> LoadAverage:
+        """Load averages."""
+        ...
+
+    def meminfo(self) -> tuple[MeminfoField, ...]:
+        """Every memory field (on Linux all of ``/proc/meminfo``)."""
+        ...
+
+    def vmstat(self) -> Mapping[str, float]:
+        """``/proc/vmstat`` (empty off Linux)."""
+        ...
+
+    def mounts(self) -> tuple[Mount, ...]:
+        """The mount table."""
+        ...
+
+    def statvfs(self, mountpoint: str) -> FsUsage:
+        """Size and inodes of one mount; may block on a hung mount."""
+        ...
+
+    def diskstats(self) -> tuple[DiskStats, ...]:
+        """Block device IO counters."""
+        ...
+
+    def netdev(self) -> tuple[NetDevStats, ...]:
+        """Per-interface traffic counters."""
+        ...
+
+    def net_class(self) -> tuple[NetClass, ...]:
+        """Per-interface state from ``/sys/class/net`` (empty off Linux)."""
+        ...
+
+    def netstat(self) -> Mapping[str, float]:
+        """Protocol counters as ``Proto_Field`` (``Tcp_CurrEstab``); empty off Linux."""
+        ...
+
+    def sockstat(self) -> SocketStats:
+        """Socket usage per protocol."""
+        ...
+
+    def tcp_connections(self) -> TcpConnections:
+        """TCP sockets by state."""
+        ...
+
+    def kernel_stat(self) -> KernelStat:
+        """Boot time, context switches, interrupts, forks, running and blocked processes."""
+        ...
+
+    def filefd(self) -> FileFd | None:
+        """File handle usage, None off Linux."""
+        ...
+
+    def entropy(self) -> Entropy | None:
+        """Entropy pool, None off Linux."""
+        ...
+
+    def pressure(self) -> tuple[Pressure, ...]:
+        """Pressure stall information (empty without ``/proc/pressure``)."""
+        ...
+
+    def uname(self) -> Uname:
+        """Kernel identification."""
+        ...
+
+    def os_release(self) -> Mapping[str, str]:
+        """``/etc/os-release`` fields (synthesised from ``platform`` off Linux)."""
+        ...
+
+    def process_count(self) -> int:
+        """Number of processes."""
+        ...
+
+    def uptime(self) -> float:
+        """Seconds since boot."""
+        ...
+
+    def clock(self) -> float:
+        """Wall clock, seconds since the epoch."""
+        ...
+
+    def sensors(self) -> Sensors:
+        """Temperatures and fans."""
+        ...
+
+    def processes(self) -> tuple[ProcessSample, ...]:
+        """Every process's CPU seconds and memory; expensive (~10 ms), call rarely."""
+        ...
+
+    def timex(self) -> Timex | None:
+        """The kernel clock discipline (``adjtimex(2)``); None off Linux or where it is refused."""
+        ...
+
+    def softnet(self) -> tuple[Softnet, ...]:
+        """Per-CPU packet processing counters (empty without ``/proc/net/softnet_stat``)."""
+        ...
+
+    def conntrack(self) -> Conntrack | None:
+        """Connection tracking table usage; None when netfilter conntrack is not loaded."""
+        ...
+
+    def udp_queues(self) -> tuple[UdpQueues, ...]:
+        """Bytes queued in UDP sockets, per IP version (empty off Linux)."""
+        ...
+
+    def arp_entries(self) -> Mapping[str, int]:
+        """ARP (IPv4 neighbour) entries per device (empty off Linux)."""
+        ...

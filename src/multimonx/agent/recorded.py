@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from multimonx.agent.readings import (
+    Conntrack,
     CpuCount,
     CpuFrequency,
     CpuTimes,
@@ -34,7 +35,10 @@ from multimonx.agent.readings import (
     ProcessSample,
     Sensors,
     SocketStats,
+    Softnet,
     TcpConnections,
+    Timex,
+    UdpQueues,
     Uname,
 )
 from multimonx.agent.source import Source
@@ -64,6 +68,11 @@ RECORDED_METHODS = (
     "clock",
     "sensors",
     "processes",
+    "timex",
+    "softnet",
+    "conntrack",
+    "udp_queues",
+    "arp_entries",
 )
 """The argument-less ``Source`` methods a fixture records (``statvfs`` is recorded per mount)."""
 
@@ -208,6 +217,21 @@ class RecordedSource:
 
     def processes(self) -> tuple[ProcessSample, ...]:
         return self._get("processes")  # type: ignore[no-any-return]
+
+    def timex(self) -> Timex | None:
+        return self._get("timex")  # type: ignore[no-any-return]
+
+    def softnet(self) -> tuple[Softnet, ...]:
+        return self._get("softnet")  # type: ignore[no-any-return]
+
+    def conntrack(self) -> Conntrack | None:
+        return self._get("conntrack")  # type: ignore[no-any-return]
+
+    def udp_queues(self) -> tuple[UdpQueues, ...]:
+        return self._get("udp_queues")  # type: ignore[no-any-return]
+
+    def arp_entries(self) -> Mapping[str, int]:
+        return self._get("arp_entries")  # type: ignore[no-any-return]
 
     def statvfs(self, mountpoint: str) -> FsUsage:
         """The recorded usage of ``mountpoint``, or its recorded error."""

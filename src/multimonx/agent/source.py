@@ -1,7 +1,8 @@
-"""The agent's only window on the machine: the ``Source`` seam and the real machine behind it.
+"""The agent's only window on the machine: the real machine behind the ``Source`` seam.
 
-Collectors never read the machine themselves; they call a ``Source``, whose methods return the
-frozen values of ``multimonx.agent.readings`` (never psutil types). ``SystemSource`` reads the
+Collectors never read the machine themselves; they call a ``Source`` (the protocol lives in
+``multimonx.agent.readings`` and is re-exported here), whose methods return the frozen values
+of that module (never psutil types). ``SystemSource`` reads the
 running machine: on Linux from ``/proc`` and ``/sys`` exactly as node_exporter does (so the
 numbers match it), and through psutil elsewhere. ``multimonx.agent.recorded`` replays a
 recording of it for the golden tests.
@@ -9,19 +10,21 @@ recording of it for the golden tests.
 This is the only module of MultiMonX that imports psutil, and it imports it lazily, where it
 is used: on Linux only ``sensors`` and ``processes`` (optional collectors, off by default) need
 it, so the default agent never loads psutil and saves its ~4 MB of resident memory. Python's
-module cache makes every import after the first a dictionary lookup.
+module cache makes every import after the first a dictionary lookup. ctypes, which only the
+``timex`` reading needs (for ``adjtimex(2)``), is imported the same way.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
-from collections.abc import Mapping
-from typing import Protocol
+from collections.abc import Callable
 
-from multimonx.agent import procfs, sockdiag
+from multimonx.agent import adjtimex, procfs, sockdiag
 from multimonx.agent.readings import (
+    Conntrack,
     CpuCount,
     CpuFrequency,
     CpuTimes,
@@ -40,123 +43,16 @@ from multimonx.agent.readings import (
     ProcessSample,
     Sensors,
     SocketStats,
+    Softnet,
+    Source,
     TcpConnections,
     Temperature,
+    Timex,
+    UdpQueues,
     Uname,
 )
 
 __all__ = ["Source", "SystemSource"]
-
-
-class Source(Protocol):
-    """Everything the collectors read from the machine, as plain frozen values.
-
-    Static facts (``cpu_count``, ``uname``, ``os_release``) may be cached by an implementation;
-    every other method reads afresh. Methods raise ``OSError`` when the interface they read is
-    missing; ``statvfs`` may block indefinitely on a dead network mount, so its callers bound
-    it. An implementation is used from the gatherer's thread plus the filesystem collector's
-    ``statvfs`` workers, so ``statvfs`` must be thread-safe.
-    """
-
-    def cpu_times_per_core(self) -> tuple[CpuTimes, ...]:
-        """Per-core mode seconds."""
-        ...
-
-    def cpu_freq(self) -> tuple[CpuFrequency, ...]:
-        """Per-core scaling frequencies (empty when the kernel has no cpufreq)."""
-        ...
-
-    def cpu_count(self) -> CpuCount:
-        """Logical and physical cores."""
-        ...
-
-    def load_average(self) -> LoadAverage:
-        """Load averages."""
-        ...
-
-    def meminfo(self) -> tuple[MeminfoField, ...]:
-        """Every memory field (on Linux all of ``/proc/meminfo``)."""
-        ...
-
-    def vmstat(self) -> Mapping[str, float]:
-        """``/proc/vmstat`` (empty off Linux)."""
-        ...
-
-    def mounts(self) -> tuple[Mount, ...]:
-        """The mount table."""
-        ...
-
-    def statvfs(self, mountpoint: str) -> FsUsage:
-        """Size and inodes of one mount; may block on a hung mount."""
-        ...
-
-    def diskstats(self) -> tuple[DiskStats, ...]:
-        """Block device IO counters."""
-        ...
-
-    def netdev(self) -> tuple[NetDevStats, ...]:
-        """Per-interface traffic counters."""
-        ...
-
-    def net_class(self) -> tuple[NetClass, ...]:
-        """Per-interface state from ``/sys/class/net`` (empty off Linux)."""
-        ...
-
-    def netstat(self) -> Mapping[str, float]:
-        """Protocol counters as ``Proto_Field`` (``Tcp_CurrEstab``); empty off Linux."""
-        ...
-
-    def sockstat(self) -> SocketStats:
-        """Socket usage per protocol."""
-        ...
-
-    def tcp_connections(self) -> TcpConnections:
-        """TCP sockets by state."""
-        ...
-
-    def kernel_stat(self) -> KernelStat:
-        """Boot time, context switches, interrupts, forks, running and blocked processes."""
-        ...
-
-    def filefd(self) -> FileFd | None:
-        """File handle usage, None off Linux."""
-        ...
-
-    def entropy(self) -> Entropy | None:
-        """Entropy pool, None off Linux."""
-        ...
-
-    def pressure(self) -> tuple[Pressure, ...]:
-        """Pressure stall information (empty without ``/proc/pressure``)."""
-        ...
-
-    def uname(self) -> Uname:
-        """Kernel identification."""
-        ...
-
-    def os_release(self) -> Mapping[str, str]:
-        """``/etc/os-release`` fields (synthesised from ``platform`` off Linux)."""
-        ...
-
-    def process_count(self) -> int:
-        """Number of processes."""
-        ...
-
-    def uptime(self) -> float:
-        """Seconds since boot."""
-        ...
-
-    def clock(self) -> float:
-        """Wall clock, seconds since the epoch."""
-        ...
-
-    def sensors(self) -> Sensors:
-        """Temperatures and fans."""
-        ...
-
-    def processes(self) -> tuple[ProcessSample, ...]:
-        """Every process's CPU seconds and memory; expensive (~10 ms), call rarely."""
-        ...
 
 
 class SystemSource:
@@ -179,6 +75,7 @@ class SystemSource:
         self._uname = self._read_uname()
         self._os_release = self._read_os_release()
         self._page_size = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+        self._adjtimex: Callable[[], tuple[int, dict[str, int]]] | None = None
         self._freq_dirs = tuple(
             (cpu, f"{cpu_base}/cpu{cpu}/cpufreq")
             for cpu in cpus
@@ -586,6 +483,75 @@ class SystemSource:
                 )
             )
         return tuple(out)
+
+    def timex(self) -> Timex | None:
+        """``adjtimex(2)`` in read-only mode (``modes`` 0, no privilege needed) through ctypes,
+        loaded on the first call; None off Linux or where the system call is refused."""
+        if not self._linux:
+            return None
+        if self._adjtimex is None:
+            self._adjtimex = adjtimex.load()
+        try:
+            state, fields = self._adjtimex()
+        except OSError as err:
+            if err.errno in (errno.EPERM, errno.EACCES, errno.ENOSYS):
+                return None  # a seccomp sandbox, or a C library without adjtimex
+            raise
+        return Timex(**procfs.decode_timex(state, fields))
+
+    def softnet(self) -> tuple[Softnet, ...]:
+        """``/proc/net/softnet_stat``, labelled by line number like node_exporter 1.5."""
+        if not self._linux:
+            return ()
+        try:
+            text = procfs.read_text(f"{self._proc}/net/softnet_stat")
+        except OSError:
+            return ()
+        return tuple(
+            Softnet(str(i), float(p), float(d), float(s))
+            for i, (p, d, s) in enumerate(procfs.parse_softnet(text))
+        )
+
+    def conntrack(self) -> Conntrack | None:
+        """``nf_conntrack_{count,max}`` of ``/proc/sys/net/netfilter`` and the statistics of
+        ``/proc/net/stat/nf_conntrack`` (empty when only that file is missing)."""
+        if not self._linux:
+            return None
+        base = f"{self._proc}/sys/net/netfilter"
+        count = procfs.read_optional(f"{base}/nf_conntrack_count")
+        limit = procfs.read_optional(f"{base}/nf_conntrack_max")
+        if not count or not limit or not count.isdigit() or not limit.isdigit():
+            return None
+        try:
+            stats = procfs.parse_conntrack_stat(
+                procfs.read_text(f"{self._proc}/net/stat/nf_conntrack")
+            )
+        except (OSError, ValueError):
+            stats = {}
+        return Conntrack(float(count), float(limit), {k: float(v) for k, v in stats.items()})
+
+    def udp_queues(self) -> tuple[UdpQueues, ...]:
+        """``/proc/net/udp`` then ``udp6``, stopping at the first missing one as node_exporter
+        does (a few dozen microseconds each: the kernel walks its UDP hash table)."""
+        out: list[UdpQueues] = []
+        if self._linux:
+            for ip, name in (("v4", "udp"), ("v6", "udp6")):
+                try:
+                    text = procfs.read_text(f"{self._proc}/net/{name}")
+                except OSError:
+                    break
+                tx, rx = procfs.sum_socket_queues(text)
+                out.append(UdpQueues(ip, float(tx), float(rx)))
+        return tuple(out)
+
+    def arp_entries(self) -> dict[str, int]:
+        """``/proc/net/arp`` counted per device."""
+        if not self._linux:
+            return {}
+        try:
+            return procfs.count_arp_entries(procfs.read_text(f"{self._proc}/net/arp"))
+        except OSError:
+            return {}
 
 
 _CPU_FIELDS = (

@@ -41,7 +41,21 @@ from multimonx.config import (
 from multimonx.model import MetricFamily, MetricType, render_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-DEFAULTS = ("cpu", "memory", "filesystem", "disk", "network", "connections", "system", "kernel")
+DEFAULTS = (
+    "cpu",
+    "memory",
+    "filesystem",
+    "disk",
+    "network",
+    "connections",
+    "system",
+    "kernel",
+    "timex",
+    "softnet",
+    "conntrack",
+    "udp_queues",
+    "arp",
+)
 
 
 def _values(families: Sequence[MetricFamily], name: str) -> dict[tuple[str, ...], float]:
@@ -145,6 +159,36 @@ def test_intervals_use_the_section_override_or_the_base_interval() -> None:
     assert by_name["cpu"].interval == 7.0
     assert by_name["filesystem"].interval == 30.0
     assert by_name["connections"].interval == 15.0
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "nothing"),
+    [
+        ("timex", "timex", None),
+        ("softnet", "softnet", []),
+        ("conntrack", "conntrack", None),
+        ("udp_queues", "udp_queues", []),
+        ("arp", "arp_entries", {}),
+    ],
+)
+def test_node_exporter_collectors_without_their_kernel_interface_report_nothing(
+    name: str, key: str, nothing: object
+) -> None:
+    """No adjtimex, no conntrack module, no tables: no families, and not an error."""
+    data = json.loads((FIXTURES / "edge.json").read_text(encoding="utf-8"))
+    data[key] = nothing
+    by_name = {c.name: c for c in build_collectors(MetricsSection(), RecordedSource(data), 5.0)}
+    assert list(by_name[name].collect()) == []
+
+
+def test_conntrack_without_its_statistics_file_still_reports_entries_and_limit() -> None:
+    source = RecordedSource.from_file(FIXTURES / "edge.json")
+    by_name = {c.name: c for c in build_collectors(MetricsSection(), source, 5.0)}
+    families = by_name["conntrack"].collect()
+    assert [f.name for f in families] == [
+        "node_nf_conntrack_entries",
+        "node_nf_conntrack_entries_limit",
+    ]
 
 
 def test_hwmon_without_sensors_is_unavailable_on_this_vm() -> None:
@@ -341,6 +385,10 @@ def test_every_default_collector_returns_sane_values_on_this_machine() -> None:
         "node_uname_info",
         "node_context_switches_total",
         "node_filefd_allocated",
+        "node_timex_offset_seconds",
+        "node_timex_sync_status",
+        "node_softnet_processed_total",
+        "node_udp_queues",
     ):
         assert required in names, required
     for family in families:

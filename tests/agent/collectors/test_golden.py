@@ -47,7 +47,21 @@ CASES: dict[str, tuple[str, MetricsSection]] = {
         ),
     ),
 }
-DEFAULTS = ("cpu", "memory", "filesystem", "disk", "network", "connections", "system", "kernel")
+DEFAULTS = (
+    "cpu",
+    "memory",
+    "filesystem",
+    "disk",
+    "network",
+    "connections",
+    "system",
+    "kernel",
+    "timex",
+    "softnet",
+    "conntrack",
+    "udp_queues",
+    "arp",
+)
 PARAMS = [(case, name) for case in CASES for name in DEFAULTS]
 PARAMS += [("machine", "processes"), ("edge", "hwmon"), ("edge", "processes")]
 

@@ -16,15 +16,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from multimonx.agent.collectors.arp import ArpCollector
 from multimonx.agent.collectors.base import Collector, CollectorError, CollectorUnavailable
 from multimonx.agent.collectors.connections import ConnectionsCollector
+from multimonx.agent.collectors.conntrack import ConntrackCollector
 from multimonx.agent.collectors.cpu import CpuCollector
 from multimonx.agent.collectors.disk import DiskCollector
 from multimonx.agent.collectors.filesystem import FilesystemCollector
 from multimonx.agent.collectors.kernel import KernelCollector
 from multimonx.agent.collectors.memory import MemoryCollector
 from multimonx.agent.collectors.network import NetworkCollector
+from multimonx.agent.collectors.softnet import SoftnetCollector
 from multimonx.agent.collectors.system import SystemCollector
+from multimonx.agent.collectors.timex import TimexCollector
+from multimonx.agent.collectors.udp_queues import UdpQueuesCollector
 from multimonx.agent.source import Source
 from multimonx.config import MetricsSection
 from multimonx.model import MetricFamily
@@ -44,12 +49,18 @@ COLLECTOR_NAMES = (
     "connections",
     "system",
     "kernel",
+    "timex",
+    "softnet",
+    "conntrack",
+    "udp_queues",
+    "arp",
     "hwmon",
     "processes",
     "gpu",
     "smart",
 )
-"""Every collector, in the order of ``MetricsSection``; the first eight are on by default."""
+"""Every collector, in the order of ``MetricsSection``; all but the last four (``hwmon``,
+``processes``, ``gpu``, ``smart``) are on by default."""
 
 
 def _factories(
@@ -86,6 +97,11 @@ def _factories(
         "connections": lambda: ConnectionsCollector(metrics.connections, source, base),
         "system": lambda: SystemCollector(metrics.system, source, base),
         "kernel": lambda: KernelCollector(metrics.kernel, source, base),
+        "timex": lambda: TimexCollector(metrics.timex, source, base),
+        "softnet": lambda: SoftnetCollector(metrics.softnet, source, base),
+        "conntrack": lambda: ConntrackCollector(metrics.conntrack, source, base),
+        "udp_queues": lambda: UdpQueuesCollector(metrics.udp_queues, source, base),
+        "arp": lambda: ArpCollector(metrics.arp, source, base),
         "hwmon": hwmon,
         "processes": processes,
         "gpu": gpu,
@@ -157,10 +173,12 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "COLLECTOR_NAMES",
+    "ArpCollector",
     "Collector",
     "CollectorError",
     "CollectorUnavailable",
     "ConnectionsCollector",
+    "ConntrackCollector",
     "CpuCollector",
     "DiskCollector",
     "FilesystemCollector",
@@ -171,7 +189,10 @@ __all__ = [
     "NetworkCollector",
     "ProcessesCollector",
     "SmartCollector",
+    "SoftnetCollector",
     "SystemCollector",
+    "TimexCollector",
+    "UdpQueuesCollector",
     "UnavailableCollector",
     "build_collectors",
     "parse_smartctl",
