@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from multimonx.model import Matcher
-from multimonx.storage import Journal, MemoryStorage
+from multimonx.storage import Journal, MemoryStorage, Series
 from tests.integration.conftest import Proc, free_port, get_json, http_get, multimonx, wait_for
 
 INSTANCE = "push-test-host"
@@ -83,16 +83,19 @@ def host_seen(server_port: int) -> bool:
     return any(s["instance"] == INSTANCE for s in servers)
 
 
-def stored_rounds(data_dir: Path) -> list[tuple[int, float]]:
-    """(timestamp, value) of the agent's round counter as the (stopped) server stored it."""
+def stored_series(data_dir: Path, metric: str) -> list[Series]:
+    """Every stored series of ``metric``, read from a stopped server's data directory."""
     storage = MemoryStorage(Journal(data_dir / "journal.db"))
     try:
         with storage.querier(0, 2**62) as querier:
-            series = list(
-                querier.select([Matcher.of("__name__", "=", "multimonx_agent_rounds_total")])
-            )
+            return list(querier.select([Matcher.of("__name__", "=", metric)]))
     finally:
         storage.close()
+
+
+def stored_rounds(data_dir: Path) -> list[tuple[int, float]]:
+    """(timestamp, value) of the agent's round counter as the (stopped) server stored it."""
+    series = stored_series(data_dir, "multimonx_agent_rounds_total")
     assert len(series) == 1, series
     return list(zip(series[0].timestamps.tolist(), series[0].values.tolist(), strict=True))
 
