@@ -1,0 +1,1 @@
+"""The embedded time-series engine: head, chunks in SQLite, tiers, retention (docs/storage.md)."""
