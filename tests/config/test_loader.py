@@ -132,3 +132,32 @@ def test_bad_listen_address_names_the_key(tmp_path: Path) -> None:
     path.write_text("web: {listen_address: nowhere}\n")
     with pytest.raises(ConfigError, match=r"web\.listen_address: 'nowhere' is not host:port"):
         load_file(path, AgentConfig)
+
+
+def test_server_storage_section(tmp_path: Path) -> None:
+    path = tmp_path / "server.yml"
+    path.write_text(
+        "storage:\n  sync: interval\n  sync_interval: 200ms\n"
+        "  retention: {raw: 2d, one_minute: 14d, five_minutes: 90d, max_bytes: 10GiB}\n"
+    )
+    config = load_file(path, ServerConfig)
+    assert config.storage.engine == "tsdb"
+    assert config.storage.sync_interval == 0.2
+    assert config.storage.retention.raw == 2 * 86400
+    assert config.storage.retention.max_bytes == 10 * 2**30
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "message"),
+    [
+        ("storage: {engine: influx}", "storage.engine must be tsdb or memory"),
+        ("storage: {sync: sometimes}", "storage.sync must be batch or interval"),
+        ("storage: {retention: {raw: 30d}}", "coarser tiers keep longer"),
+        ("storage: {retention: {hourly: 1y}}", "storage.retention.hourly: unknown key"),
+    ],
+)
+def test_bad_storage_section(tmp_path: Path, yaml_text: str, message: str) -> None:
+    path = tmp_path / "server.yml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError, match=message):
+        load_file(path, ServerConfig)

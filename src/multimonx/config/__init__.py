@@ -28,7 +28,12 @@ from multimonx.config.loader import (
     parse_duration,
     parse_listen_address,
 )
-from multimonx.config.server import IngestSection, ServerConfig
+from multimonx.config.server import (
+    IngestSection,
+    RetentionSection,
+    ServerConfig,
+    StorageSection,
+)
 
 __all__ = [
     "DEFAULT_AGENT_PORT",
@@ -46,10 +51,12 @@ __all__ = [
     "MetricsSection",
     "NetworkSection",
     "ProcessesSection",
+    "RetentionSection",
     "ServerConfig",
     "SimpleSection",
     "SmartSection",
     "SpoolSection",
+    "StorageSection",
     "WebSection",
     "expand_env",
     "load_file",

@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from multimonx.config.agent import DEFAULT_SERVER_PORT
-from multimonx.config.loader import ByteSize, parse_listen_address
+from multimonx.config.loader import ByteSize, Duration, parse_listen_address
+
+DAY = 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,12 +23,55 @@ class IngestSection:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionSection:
+    """How long each tier keeps data, and an optional cap on the whole store's size."""
+
+    raw: Duration = DAY
+    one_minute: Duration = 7 * DAY
+    five_minutes: Duration = 30 * DAY
+    max_bytes: ByteSize | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 < self.raw <= self.one_minute <= self.five_minutes:
+            raise ValueError(
+                "retention: need 0 < raw <= one_minute <= five_minutes (coarser tiers keep longer)"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class StorageSection:
+    """Which engine stores samples, and how durable an acknowledged push is.
+
+    ``sync: batch`` (the default) fsyncs the append log before every acknowledgement: nothing
+    acknowledged is lost, even by a power cut. ``sync: interval`` fsyncs every
+    ``sync_interval`` instead: a killed server still loses nothing (the data is in the
+    operating system's cache), a power cut or kernel crash may lose up to that much.
+    """
+
+    engine: str = "tsdb"
+    sync: str = "batch"
+    sync_interval: Duration = 1.0
+    chunk_range: Duration = 1800.0
+    flush_delay: Duration = 300.0
+    retention: RetentionSection = field(default_factory=RetentionSection)
+
+    def __post_init__(self) -> None:
+        if self.engine not in ("tsdb", "memory"):
+            raise ValueError(f"storage.engine must be tsdb or memory, got {self.engine!r}")
+        if self.sync not in ("batch", "interval"):
+            raise ValueError(f"storage.sync must be batch or interval, got {self.sync!r}")
+        if self.chunk_range < 60 or self.sync_interval <= 0:
+            raise ValueError("storage: chunk_range must be at least 1m, sync_interval positive")
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     """The whole server configuration."""
 
     listen_address: str = f"127.0.0.1:{DEFAULT_SERVER_PORT}"
     data_dir: str = "./data"
     ingest: IngestSection = field(default_factory=IngestSection)
+    storage: StorageSection = field(default_factory=StorageSection)
 
     def __post_init__(self) -> None:
         try:
