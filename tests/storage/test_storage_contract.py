@@ -30,6 +30,9 @@ from multimonx.storage import (
     Storage,
     StorageClosed,
 )
+from multimonx.storage.tsdb import TSDB
+from tests.storage.tsdb.churn import OPTIONS as CHURN_OPTIONS
+from tests.storage.tsdb.churn import Churn
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,14 @@ FACTORIES = [
         lambda d: MemoryStorage(Journal(d / "journal.db")),
         durable=True,
     ),
+    Factory("tsdb", lambda d: TSDB.open(d / "tsdb", options=CHURN_OPTIONS), durable=True),
+    Factory("tsdb+flush", lambda d: Churn(d / "tsdb", flush="all", reopen=False), durable=True),
+    Factory(
+        "tsdb+partial-flush+reopen",
+        lambda d: Churn(d / "tsdb", flush="partial", reopen=True),
+        durable=True,
+    ),
+    Factory("tsdb+reopen", lambda d: Churn(d / "tsdb", flush=None, reopen=True), durable=True),
 ]
 
 

@@ -7,6 +7,10 @@ CRC-32. Values are stored as their raw float64 bits, so the staleness marker, Na
 and a power loss. At open the records are replayed in order; a record that fails its checksum
 or does not decode (a torn or corrupt tail) is dropped together with every later record, with a
 log line, as Prometheus does with its WAL, and writing continues after the last good record.
+
+Besides batches of ``SeriesSamples`` (``append``/``replay``, used by MemoryStorage), the journal
+stores opaque records (``append_raw``/``replay_raw``, used by the TSDB with its own columnar
+format) with their newest sample time, so ``truncate`` can delete records once flushed.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import sqlite3
 import struct
 import threading
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -27,6 +32,8 @@ from multimonx.model import Labels
 from multimonx.storage.interface import StorageError, StorageUnavailable
 
 log = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
 
 _MAGIC = b"MMJ1"
 _HEADER = struct.Struct("<4sI")
@@ -144,6 +151,15 @@ def unpack_record(crc: int, body: bytes) -> list[SeriesSamples]:
     return decode_batch(raw)
 
 
+def _unpack_raw(crc: int, body: bytes) -> bytes:
+    if zlib.crc32(body) != crc:
+        raise JournalCorruptError("checksum mismatch")
+    try:
+        return zlib.decompress(body)
+    except zlib.error as err:
+        raise JournalCorruptError(f"cannot decompress: {err}") from err
+
+
 class Journal:
     """The append log of one store, in a SQLite file at ``path``.
 
@@ -163,9 +179,12 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute(f"PRAGMA synchronous={sync.value}")
             self._db.execute(
-                "CREATE TABLE IF NOT EXISTS batches ("
-                "seq INTEGER PRIMARY KEY AUTOINCREMENT, crc INTEGER NOT NULL, body BLOB NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
+                "crc INTEGER NOT NULL, body BLOB NOT NULL, maxt INTEGER)"
             )
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(batches)")}
+            if "maxt" not in columns:
+                self._db.execute("ALTER TABLE batches ADD COLUMN maxt INTEGER")
             if max_bytes is not None:
                 page_size = int(self._db.execute("PRAGMA page_size").fetchone()[0])
                 pages = max(1, max_bytes // page_size)
@@ -190,19 +209,62 @@ class Journal:
             except sqlite3.Error as err:
                 raise StorageUnavailable(f"journal write failed: {err}") from err
 
+    def append_raw(self, payload: bytes, maxt: int | None = None) -> int:
+        """Write one opaque record durably and return its sequence number (increasing).
+
+        ``maxt`` (the record's newest sample time) lets ``truncate`` drop it later. Raises
+        StorageUnavailable (nothing written) on failure.
+        """
+        body = zlib.compress(payload, 1)
+        crc = zlib.crc32(body)
+        with self._lock:
+            if self._closed:
+                raise StorageUnavailable("journal is closed")
+            try:
+                cursor = self._db.execute(
+                    "INSERT INTO batches (crc, body, maxt) VALUES (?, ?, ?)", (crc, body, maxt)
+                )
+            except sqlite3.Error as err:
+                raise StorageUnavailable(f"journal write failed: {err}") from err
+            return int(cursor.lastrowid or 0)
+
+    def replay_raw(self) -> Iterator[tuple[int, bytes]]:
+        """Every intact record of ``append_raw`` as (sequence number, payload), in order;
+        drops a corrupt tail (logged) from the file."""
+        return self._replay(_unpack_raw)
+
+    def truncate(self, through_seq: int, before_t: int) -> int:
+        """Delete the records numbered at most ``through_seq`` whose ``maxt`` is older than
+        ``before_t``; returns how many went. Raises StorageUnavailable on failure."""
+        with self._lock:
+            if self._closed:
+                raise StorageUnavailable("journal is closed")
+            try:
+                return int(
+                    self._db.execute(
+                        "DELETE FROM batches WHERE seq <= ? AND maxt < ?", (through_seq, before_t)
+                    ).rowcount
+                )
+            except sqlite3.Error as err:
+                raise StorageUnavailable(f"journal truncation failed: {err}") from err
+
     def replay(self) -> Iterator[list[SeriesSamples]]:
         """Every intact batch in commit order; drops a corrupt tail (logged) from the file."""
+        for _, batch in self._replay(unpack_record):
+            yield batch
+
+    def _replay(self, unpack: Callable[[int, bytes], _T]) -> Iterator[tuple[int, _T]]:
         with self._lock:
             rows = self._db.execute("SELECT seq, crc, body FROM batches ORDER BY seq")
             bad_seq: int | None = None
             reason = ""
             for seq, crc, body in rows:
                 try:
-                    batch = unpack_record(int(crc), bytes(body))
+                    record = unpack(int(crc), bytes(body))
                 except JournalCorruptError as err:
                     bad_seq, reason = int(seq), str(err)
                     break
-                yield batch
+                yield int(seq), record
             rows.close()
             if bad_seq is not None:
                 dropped = self._db.execute(

@@ -1,1 +1,16 @@
 """The embedded time-series engine: head, chunks in SQLite, tiers, retention (docs/storage.md)."""
+
+from multimonx.storage.tsdb.chunkenc import ChunkCodec, ChunkFormatError
+from multimonx.storage.tsdb.db import TSDB, TSDBAppender
+from multimonx.storage.tsdb.options import TSDBCounters, TSDBOptions
+from multimonx.storage.tsdb.querier import TSDBQuerier
+
+__all__ = [
+    "TSDB",
+    "ChunkCodec",
+    "ChunkFormatError",
+    "TSDBAppender",
+    "TSDBCounters",
+    "TSDBOptions",
+    "TSDBQuerier",
+]

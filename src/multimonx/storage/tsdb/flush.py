@@ -1,0 +1,127 @@
+"""Turning extracted head samples into chunk rows (docs/storage.md, "Chunks and flush").
+
+Runs outside the head lock: splits each series' samples into aligned windows, encodes one
+chunk per window, and merges into the rows already on disk for windows an earlier flush wrote
+(out-of-order samples and backfill): the stored value wins ("first value wins").
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from multimonx.storage.tsdb.chunkenc import ChunkCodec
+from multimonx.storage.tsdb.chunks import window_bounds
+from multimonx.storage.tsdb.head import Extract
+
+_pack = struct.Struct("<d").pack
+
+
+@dataclass(slots=True)
+class FlushResult:
+    """What one flush transaction wrote."""
+
+    chunks_written: int = 0
+    chunks_merged: int = 0
+    samples_added: int = 0
+    duplicates: int = 0
+    conflicts: int = 0
+
+
+def series_samples(e: Extract) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The extracted samples of one series, sorted by time (head and out-of-order parts
+    never share a timestamp)."""
+    ts = np.frombuffer(e.head_t, dtype=np.int64) if e.n_head else np.empty(0, np.int64)
+    vs = np.frombuffer(e.head_v, dtype=np.float64) if e.n_head else np.empty(0, np.float64)
+    if e.ooo_t:
+        ts = np.concatenate((ts, np.array(e.ooo_t, dtype=np.int64)))
+        vs = np.concatenate((vs, np.array(e.ooo_v, dtype=np.float64)))
+        order = np.argsort(ts, kind="stable")
+        ts, vs = ts[order], vs[order]
+    return ts, vs
+
+
+def write_extracts(
+    db: sqlite3.Connection,
+    codec: ChunkCodec,
+    extracts: Sequence[Extract],
+    range_ms: int,
+    merge_below: int,
+) -> FlushResult:
+    """Write the chunk rows of ``extracts`` (inside the caller's transaction). Windows
+    starting below ``merge_below`` may already have a row on disk and are merged into it."""
+    result = FlushResult()
+    inserts: list[tuple[int, int, int, int, bytes]] = []
+    for e in extracts:
+        ts, vs = series_samples(e)
+        windows = ts // range_ms  # window numbers (no overflow at the int64 ends)
+        cuts = np.flatnonzero(np.diff(windows)) + 1
+        starts = [0, *cuts.tolist()]
+        ends = [*cuts.tolist(), len(ts)]
+        for lo, hi in zip(starts, ends, strict=True):
+            wt, wv = ts[lo:hi], vs[lo:hi]
+            first = int(wt[0])
+            if first - first % range_ms < merge_below:
+                merged = _merge_existing(
+                    db, codec, e.sid, (wt, wv), range_ms=range_ms, result=result
+                )
+                if merged is not None:
+                    wt, wv = merged
+                    result.chunks_merged += 1
+            else:
+                result.samples_added += len(wt)
+            inserts.append((e.sid, int(wt[0]), int(wt[-1]), len(wt), codec.encode(wt, wv)))
+    db.executemany(
+        "INSERT INTO chunks_raw (series_id, mint, maxt, count, data) VALUES (?, ?, ?, ?, ?)",
+        inserts,
+    )
+    result.chunks_written = len(inserts)
+    return result
+
+
+def _merge_existing(
+    db: sqlite3.Connection,
+    codec: ChunkCodec,
+    sid: int,
+    samples: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]],
+    *,
+    range_ms: int,
+    result: FlushResult,
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
+    """Fold the stored rows of this window into the new samples (stored values win), delete
+    those rows and return the merged samples; None if the window has no row yet."""
+    ts, vs = samples
+    start, end = window_bounds(int(ts[0]), range_ms)
+    rows = db.execute(
+        "SELECT mint, data FROM chunks_raw WHERE series_id = ? AND mint >= ? AND mint <= ?",
+        (sid, start, end),
+    ).fetchall()
+    if not rows:
+        result.samples_added += len(ts)
+        return None
+    old_parts = [codec.decode(bytes(data)) for _, data in rows]
+    old_t = np.concatenate([p[0] for p in old_parts])
+    old_v = np.concatenate([p[1] for p in old_parts])
+    stored = dict(zip(old_t.tolist(), old_v.tolist(), strict=True))
+    keep = np.ones(len(ts), dtype=bool)
+    for i, (t, v) in enumerate(zip(ts.tolist(), vs.tolist(), strict=True)):
+        old = stored.get(t)
+        if old is not None:
+            keep[i] = False
+            if _pack(old) == _pack(v):
+                result.duplicates += 1
+            else:
+                result.conflicts += 1
+    result.samples_added += int(keep.sum())
+    all_t = np.concatenate((old_t, ts[keep]))
+    all_v = np.concatenate((old_v, vs[keep]))
+    order = np.argsort(all_t, kind="stable")
+    db.executemany(
+        "DELETE FROM chunks_raw WHERE series_id = ? AND mint = ?", [(sid, m) for m, _ in rows]
+    )
+    return all_t[order], all_v[order]

@@ -1,0 +1,99 @@
+"""The in-memory series index: ids, label sets and postings (docs/storage.md, "Index").
+
+Ids come from a counter, so postings lists (``(name, value) -> ids``) stay sorted by
+appending. Writers hold the engine's head lock; readers copy what they need under it.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+
+from multimonx.model import Labels, Matcher, MatchType
+
+
+class Index:
+    """Series ids, their label sets and the postings used to select them.
+
+    ``labels[id]`` is the label set of a series (``None`` for an id that was never defined,
+    e.g. one whose first commit failed before a restart); ``ids`` maps label sets back.
+    Mutating methods require the caller to hold the head lock.
+    """
+
+    __slots__ = ("ids", "labels", "postings")
+
+    def __init__(self) -> None:
+        self.labels: list[Labels | None] = []
+        self.ids: dict[Labels, int] = {}
+        self.postings: dict[str, dict[str, array[int]]] = {}
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def add(self, sid: int, labels: Labels) -> None:
+        """Register ``labels`` under ``sid`` (ids beyond the end leave undefined holes)."""
+        while len(self.labels) <= sid:
+            self.labels.append(None)
+        self.labels[sid] = labels
+        self.ids[labels] = sid
+        postings = self.postings
+        for name, value in labels.pairs:
+            by_value = postings.get(name)
+            if by_value is None:
+                by_value = postings[name] = {}
+            ids = by_value.get(value)
+            if ids is None:
+                by_value[value] = array("q", (sid,))
+            elif ids[-1] < sid:
+                ids.append(sid)
+            else:
+                ids.insert(_bisect(ids, sid), sid)
+
+    def candidates(self, matchers: Sequence[Matcher], limit_id: int) -> list[int]:
+        """Ids below ``limit_id`` of series matching every matcher (caller holds the lock),
+        unsorted. Equality postings are intersected; other matchers filter those candidates
+        (or the postings of the values they accept when no equality matcher narrows)."""
+        narrowing = [m for m in matchers if m.type is MatchType.EQUAL and m.value != ""]
+        pool: set[int] | None = None
+        for m in narrowing:
+            ids = self.postings.get(m.name, {}).get(m.value)
+            if ids is None:
+                return []
+            pool = set(ids) if pool is None else pool.intersection(ids)
+            if not pool:
+                return []
+        if pool is None:
+            for m in matchers:
+                if m.matches_value(""):
+                    continue
+                found: set[int] = set()
+                for value, ids in self.postings.get(m.name, {}).items():
+                    if m.matches_value(value):
+                        found.update(ids)
+                pool = found
+                break
+        labels = self.labels
+        if pool is None:
+            chosen = [i for i in range(min(limit_id, len(labels))) if labels[i] is not None]
+        else:
+            chosen = [i for i in pool if i < limit_id]
+        rest = [m for m in matchers if m not in narrowing]
+        if not rest:
+            return chosen
+        out = []
+        for i in chosen:
+            lbl = labels[i]
+            if lbl is not None and all(m.matches(lbl) for m in rest):
+                out.append(i)
+        return out
+
+
+def _bisect(ids: array[int], sid: int) -> int:
+    lo, hi = 0, len(ids)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if ids[mid] < sid:
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo

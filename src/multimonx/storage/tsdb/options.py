@@ -1,0 +1,53 @@
+"""Settings and counters of the embedded engine."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from multimonx.storage.journal import JournalSync
+
+
+@dataclass(frozen=True, slots=True)
+class TSDBOptions:
+    """How the engine cuts, flushes and logs (docs/storage.md).
+
+    ``chunk_range_ms``: width of the aligned windows a chunk covers (30 min = 360 samples at
+    5 s). ``flush_delay_ms``: a window is flushed once it ended at least this long ago, so late
+    samples still land in the head. ``flush_interval_s``: period of the background flush.
+    ``log_sync``: how hard each log record is flushed before a commit returns. Tier and
+    retention settings will join these.
+    """
+
+    chunk_range_ms: int = 30 * 60 * 1000
+    flush_delay_ms: int = 5 * 60 * 1000
+    flush_interval_s: float = 60.0
+    log_sync: JournalSync = JournalSync.FULL
+
+    def __post_init__(self) -> None:
+        if self.chunk_range_ms <= 0:
+            raise ValueError("chunk_range_ms must be positive")
+        if self.flush_delay_ms < 0:
+            raise ValueError("flush_delay_ms must not be negative")
+        if self.flush_interval_s <= 0:
+            raise ValueError("flush_interval_s must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class TSDBCounters:
+    """Engine self-metrics since open (for the server's own /metrics).
+
+    ``merge_duplicates``/``merge_conflicts`` count samples dropped when out-of-order samples
+    were merged into chunks already on disk (first value wins); ``log_records_truncated``
+    counts log records deleted after flushes; ``flush_failures`` counts flushes that could not
+    write chunks.db (retried at the next flush).
+    """
+
+    flushes: int = 0
+    flush_failures: int = 0
+    chunks_written: int = 0
+    chunks_merged: int = 0
+    merge_duplicates: int = 0
+    merge_conflicts: int = 0
+    log_records_truncated: int = 0
+    head_samples: int = 0
+    out_of_order_samples: int = 0

@@ -1,0 +1,151 @@
+"""Reads: a snapshot of the head plus a read transaction on ``chunks.db`` (docs/storage.md,
+"Read path")."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import numpy.typing as npt
+
+from multimonx.model import Labels, Matcher
+from multimonx.storage.interface import Querier, SelectHints, Series
+from multimonx.storage.tsdb.chunkenc import ChunkCodec
+from multimonx.storage.tsdb.chunks import read_chunks
+from multimonx.storage.tsdb.head import Snapshot
+
+if TYPE_CHECKING:
+    from multimonx.storage.tsdb.db import TSDB
+
+_Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+class TSDBQuerier:
+    """A consistent snapshot of a TSDB within ``[mint, maxt]`` (see the Querier protocol).
+
+    Holds a read transaction on ``chunks.db`` (WAL: it never blocks the flush) and the head
+    snapshot taken right after it; a flush that moved head samples to disk in between is
+    detected by the head generation and the pair is taken again.
+    """
+
+    def __init__(
+        self,
+        db: TSDB,
+        conn: sqlite3.Connection,
+        snap: Snapshot,
+        flushed_before: int,
+        bounds: tuple[int, int],
+        *,
+        release: Callable[[TSDBQuerier], None],
+    ) -> None:
+        self._db = db
+        self._conn: sqlite3.Connection | None = conn
+        self._snap = snap
+        self._flushed_before = flushed_before
+        self._mint, self._maxt = bounds
+        self._release = release
+        self._codec: ChunkCodec | None = None
+
+    @property
+    def connection(self) -> sqlite3.Connection | None:
+        """The reader connection (None once closed)."""
+        return self._conn
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The head snapshot."""
+        return self._snap
+
+    def _matching(self, matchers: Sequence[Matcher]) -> list[tuple[Labels, int]]:
+        db = self._db
+        with db.head_lock:
+            ids = db.index.candidates(matchers, self._snap.n_series)
+        labels = db.index.labels
+        found = [(lbl, sid) for sid in ids if (lbl := labels[sid]) is not None]
+        found.sort(key=lambda pair: pair[0].pairs)
+        return found
+
+    def _read(self, sid: int, mint: int, maxt: int) -> _Arrays:
+        db = self._db
+        with db.head_lock:
+            head_t, head_v, pairs = db.head.read(self._snap, sid, mint, maxt)
+        parts: list[_Arrays] = []
+        if mint < self._flushed_before and self._conn is not None:
+            if self._codec is None:
+                self._codec = ChunkCodec()
+            for ts, vs in read_chunks(
+                self._conn, self._codec, sid, mint, maxt, range_ms=db.options.chunk_range_ms
+            ):
+                lo = int(np.searchsorted(ts, mint, side="left"))
+                hi = int(np.searchsorted(ts, maxt, side="right"))
+                if hi > lo:
+                    parts.append((ts[lo:hi], vs[lo:hi]))
+        if not parts and not pairs:
+            return head_t, head_v
+        if len(head_t):
+            parts.append((head_t, head_v))
+        if pairs:
+            parts.append(
+                (
+                    np.fromiter((t for t, _ in pairs), np.int64, len(pairs)),
+                    np.fromiter((v for _, v in pairs), np.float64, len(pairs)),
+                )
+            )
+        if len(parts) == 1 and not pairs:
+            return parts[0]
+        ts = np.concatenate([p[0] for p in parts])
+        vs = np.concatenate([p[1] for p in parts])
+        # Earlier parts win on equal timestamps (disk, then head, then out-of-order).
+        uniq, first = np.unique(ts, return_index=True)
+        return uniq.astype(np.int64, copy=False), vs[first]
+
+    def _bounds(self, hints: SelectHints | None) -> tuple[int, int]:
+        mint, maxt = self._mint, self._maxt
+        if hints is not None:
+            mint = max(mint, hints.start_ms) if hints.start_ms is not None else mint
+            maxt = min(maxt, hints.end_ms) if hints.end_ms is not None else maxt
+        return mint, maxt
+
+    def select(
+        self, matchers: Sequence[Matcher], hints: SelectHints | None = None
+    ) -> Iterator[Series]:
+        """Matching series with samples in range, sorted by labels."""
+        self._db.check_open()
+        mint, maxt = self._bounds(hints)
+        limit = hints.limit if hints is not None else None
+        emitted = 0
+        if mint > maxt:
+            return
+        for labels, sid in self._matching(matchers):
+            if limit is not None and emitted >= limit:
+                return
+            ts, vs = self._read(sid, mint, maxt)
+            if len(ts):
+                emitted += 1
+                yield Series(labels, ts, vs)
+
+    def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
+        """Sorted label names of matching series with samples in range."""
+        names: set[str] = set()
+        for series in self.select(matchers):
+            names.update(series.labels)
+        return sorted(names)
+
+    def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
+        """Sorted distinct values of ``name`` among matching series with samples in range."""
+        values = {s.labels[name] for s in self.select(matchers) if name in s.labels}
+        return sorted(values)
+
+    def close(self) -> None:
+        """End the read transaction and release the snapshot. Idempotent."""
+        if self._conn is not None:
+            self._release(self)
+            self._conn = None
+
+    def __enter__(self) -> Querier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
