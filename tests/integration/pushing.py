@@ -7,7 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from multimonx.model import Matcher
-from multimonx.storage import Journal, MemoryStorage, Series
+from multimonx.storage import Journal, MemoryStorage, Series, Storage
+from multimonx.storage.tsdb import TSDB
 from tests.integration.conftest import Proc, free_port, get_json, http_get, multimonx, wait_for
 
 INSTANCE = "push-test-host"
@@ -84,8 +85,13 @@ def host_seen(server_port: int) -> bool:
 
 
 def stored_series(data_dir: Path, metric: str) -> list[Series]:
-    """Every stored series of ``metric``, read from a stopped server's data directory."""
-    storage = MemoryStorage(Journal(data_dir / "journal.db"))
+    """Every stored series of ``metric``, read from a stopped server's data directory (the
+    embedded engine's, or the memory engine's journal)."""
+    storage: Storage
+    if (data_dir / "tsdb").is_dir():
+        storage = TSDB.open(data_dir / "tsdb")
+    else:
+        storage = MemoryStorage(Journal(data_dir / "journal.db"))
     try:
         with storage.querier(0, 2**62) as querier:
             return list(querier.select([Matcher.of("__name__", "=", metric)]))

@@ -15,14 +15,58 @@ import uvicorn
 
 from multimonx import __version__
 from multimonx.cli.keys import open_keys
-from multimonx.config import ServerConfig, parse_listen_address
+from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import FleetRegistry
-from multimonx.storage import Journal, MemoryStorage
+from multimonx.storage import Journal, JournalSync, MemoryStorage, PeriodicSync, Storage
+from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.web import create_app
 
 log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.db"
+TSDB_DIR = "tsdb"
+
+
+class StorageRuntime:
+    """The configured storage engine and its background work (flush, periodic log sync).
+
+    ``close`` stops the periodic sync first (it syncs one last time), then closes the engine,
+    which stops its flush thread, flushes what is due and closes its files.
+    """
+
+    def __init__(self, section: StorageSection, data_dir: Path) -> None:
+        log_sync = JournalSync.FULL if section.sync == "batch" else JournalSync.NORMAL
+        self._tsdb: TSDB | None = None
+        self.storage: Storage
+        if section.engine == "memory":
+            journal = Journal(data_dir / JOURNAL_FILE, sync=log_sync)
+            self.storage = MemoryStorage(journal)
+            sync = journal.sync
+        else:
+            options = TSDBOptions(
+                chunk_range_ms=int(section.chunk_range * 1000),
+                flush_delay_ms=int(section.flush_delay * 1000),
+                log_sync=log_sync,
+            )
+            self._tsdb = TSDB.open(data_dir / TSDB_DIR, options=options)
+            self.storage = self._tsdb
+            sync = self._tsdb.sync
+        self._syncer = (
+            PeriodicSync(sync, section.sync_interval) if section.sync == "interval" else None
+        )
+
+    def start(self) -> None:
+        """Start the engine's background flush and the periodic sync, if configured."""
+        if self._tsdb is not None:
+            self._tsdb.start()
+        if self._syncer is not None:
+            self._syncer.start()
+
+    def close(self) -> None:
+        """Stop the background work and close the engine (see the class docstring)."""
+        if self._syncer is not None:
+            self._syncer.stop()
+        self.storage.close()
 
 
 class _UvicornServer(uvicorn.Server):
@@ -59,7 +103,8 @@ class ServerRuntime:
     def __init__(self, config: ServerConfig, data_dir: Path) -> None:
         self.config = config
         self.data_dir = data_dir
-        self.storage = MemoryStorage(Journal(data_dir / JOURNAL_FILE))
+        self._storage = StorageRuntime(config.storage, data_dir)
+        self.storage = self._storage.storage
         self.keys = open_keys(data_dir)
         self.fleet = FleetRegistry(down_after_intervals=config.ingest.down_after_intervals)
         self.fleet.seed(self.storage)
@@ -88,20 +133,27 @@ class ServerRuntime:
 
     async def serve(self, on_started: Callable[[str], None] = lambda url: None) -> None:
         """Serve until SIGINT/SIGTERM; calls ``on_started(url)`` once listening."""
+        self._storage.start()
         serving = asyncio.create_task(self._uvicorn.serve())
         while not self._uvicorn.started:
             if serving.done():
                 await serving  # startup failed (port in use...): raise it
                 raise SystemExit(1)
             await asyncio.sleep(0.05)
-        log.info("server %s listening on %s (data: %s)", __version__, self.url, self.data_dir)
+        log.info(
+            "server %s listening on %s (data: %s, storage: %s)",
+            __version__,
+            self.url,
+            self.data_dir,
+            self.config.storage.engine,
+        )
         on_started(self.url)
         await serving
 
     def close(self) -> None:
         """Close the key store and the storage (after serving has stopped)."""
         self.keys.close()
-        self.storage.close()
+        self._storage.close()
 
 
 def run_server(config: ServerConfig, data_dir: Path) -> None:

@@ -30,6 +30,7 @@ from multimonx.storage.journal import (
 )
 from multimonx.storage.keys import ApiKey, KeyStore, KeyStoreError, SqliteKeyStore
 from multimonx.storage.memory import MemoryStorage
+from multimonx.storage.syncer import PeriodicSync
 
 __all__ = [
     "MAX_TIME_MS",
@@ -45,6 +46,7 @@ __all__ = [
     "KeyStore",
     "KeyStoreError",
     "MemoryStorage",
+    "PeriodicSync",
     "Querier",
     "SelectHints",
     "Series",

@@ -388,6 +388,10 @@ class TSDB:
             except Exception:
                 log.exception("tsdb: background flush failed")
 
+    def sync(self) -> None:
+        """Make every acknowledged batch durable now (see ``storage.syncer.PeriodicSync``)."""
+        self._log.sync()
+
     def close(self) -> None:
         """Stop the flush thread, flush what is due, close the files. Idempotent."""
         self.stop()
