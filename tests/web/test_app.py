@@ -24,6 +24,7 @@ from multimonx.model import (
     Labels,
     Matcher,
     MetricFamily,
+    MetricType,
     encode_push,
     encode_round,
 )
@@ -667,3 +668,21 @@ def test_huge_integer_values_are_stored_as_floats(server: Server) -> None:
     assert resp.status_code == 200, resp.text
     ((_, v),) = next(iter(server.stored().values()))
     assert v == pytest.approx(1.2345678901234568e29)
+
+
+def test_metrics_include_the_storage_engines_own_families() -> None:
+    family = MetricFamily.single("multimonx_tsdb_series", MetricType.GAUGE, "Series.", 7)
+    app = create_app(
+        storage=MemoryStorage(),
+        keys=None,
+        fleet=FleetRegistry(),
+        ingest_config=IngestSection(require_api_key=False),
+        storage_metrics=lambda: [family],
+    )
+    transport = httpx.ASGITransport(app=app)
+
+    async def fetch() -> str:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            return (await client.get("/metrics")).text
+
+    assert "multimonx_tsdb_series 7" in asyncio.run(fetch())

@@ -17,8 +17,10 @@ from multimonx import __version__
 from multimonx.cli.keys import open_keys
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import FleetRegistry
+from multimonx.model import MetricFamily
 from multimonx.storage import Journal, JournalSync, MemoryStorage, PeriodicSync, Storage
 from multimonx.storage.tsdb import TSDB, TSDBOptions
+from multimonx.storage.tsdb.selfmetrics import tsdb_families
 from multimonx.web import create_app
 
 log = logging.getLogger(__name__)
@@ -49,11 +51,18 @@ class StorageRuntime:
                 log_sync=log_sync,
             )
             self._tsdb = TSDB.open(data_dir / TSDB_DIR, options=options)
+            self._directory = data_dir / TSDB_DIR
             self.storage = self._tsdb
             sync = self._tsdb.sync
         self._syncer = (
             PeriodicSync(sync, section.sync_interval) if section.sync == "interval" else None
         )
+
+    def metrics(self) -> list[MetricFamily]:
+        """The engine's own metric families (none for the memory engine)."""
+        if self._tsdb is None:
+            return []
+        return tsdb_families(self._tsdb, self._directory)
 
     def start(self) -> None:
         """Start the engine's background flush and the periodic sync, if configured."""
@@ -109,7 +118,11 @@ class ServerRuntime:
         self.fleet = FleetRegistry(down_after_intervals=config.ingest.down_after_intervals)
         self.fleet.seed(self.storage)
         self.app = create_app(
-            storage=self.storage, keys=self.keys, fleet=self.fleet, ingest_config=config.ingest
+            storage=self.storage,
+            keys=self.keys,
+            fleet=self.fleet,
+            ingest_config=config.ingest,
+            storage_metrics=self._storage.metrics,
         )
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from multimonx import __version__
 from multimonx.config import IngestSection
 from multimonx.ingest import FleetRegistry, HostView, Ingester, IngestError
-from multimonx.model import COLLECT_PATH, TEXT_CONTENT_TYPE, render_text
+from multimonx.model import COLLECT_PATH, TEXT_CONTENT_TYPE, MetricFamily, render_text
 from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailable
 from multimonx.web.selfmetrics import ServerMetrics
 
@@ -115,10 +115,12 @@ class _Handlers:
         fleet: FleetRegistry,
         ingester: Ingester,
         metrics: ServerMetrics,
+        storage_metrics: Callable[[], Sequence[MetricFamily]],
         version: str,
         clock: Callable[[], float],
     ) -> None:
         self.storage = storage
+        self.storage_metrics = storage_metrics
         self.keys = keys
         self.fleet = fleet
         self.ingester = ingester
@@ -228,11 +230,13 @@ class _Handlers:
 
     async def own_metrics(self, request: Request) -> Response:
         stats: StorageStats | None
+        extra: Sequence[MetricFamily] = ()
         try:
             stats = await run_in_threadpool(self.storage.stats)
+            extra = await run_in_threadpool(self.storage_metrics)
         except StorageUnavailable:
             stats = None
-        text = render_text(self.metrics.families(stats))
+        text = render_text([*self.metrics.families(stats), *extra])
         return Response(text, media_type=TEXT_CONTENT_TYPE)
 
 
@@ -280,6 +284,7 @@ def create_app(
     ingest_config: IngestSection,
     ingester: Ingester | None = None,
     metrics: ServerMetrics | None = None,
+    storage_metrics: Callable[[], Sequence[MetricFamily]] = tuple,
     version: str = __version__,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
@@ -298,6 +303,7 @@ def create_app(
         fleet=fleet,
         ingester=ingester,
         metrics=metrics,
+        storage_metrics=storage_metrics,
         version=version,
         clock=clock,
     )

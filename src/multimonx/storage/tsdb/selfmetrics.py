@@ -1,0 +1,80 @@
+"""The embedded engine's own metrics, for the server's ``/metrics``: what it holds, what its
+flushes did, how large its files are."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from multimonx.model import MetricFamily, MetricType
+from multimonx.storage.tsdb.db import TSDB
+
+_FILES = ("log.db", "chunks.db")
+
+
+def _file_bytes(directory: Path, name: str) -> float:
+    total = 0
+    for suffix in ("", "-wal", "-shm"):
+        try:
+            total += (directory / f"{name}{suffix}").stat().st_size
+        except FileNotFoundError:
+            continue
+    return float(total)
+
+
+def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
+    """The engine's gauges and counters, read now (cheap: no scan of chunks)."""
+    stats, counters = db.stats(), db.counters()
+
+    def counter(name: str, help: str, value: float) -> MetricFamily:
+        return MetricFamily.single(f"multimonx_tsdb_{name}", MetricType.COUNTER, help, value)
+
+    def gauge(name: str, help: str, value: float) -> MetricFamily:
+        return MetricFamily.single(f"multimonx_tsdb_{name}", MetricType.GAUGE, help, value)
+
+    return [
+        gauge("series", "Series in the engine.", stats.series),
+        gauge("samples", "Samples stored (head and chunks).", stats.samples),
+        gauge(
+            "head_samples",
+            "Samples in the in-memory head, not yet in chunks.",
+            counters.head_samples,
+        ),
+        gauge("log_records", "Records in the append log (not yet truncated).", db.log_records()),
+        counter("flushes_total", "Flushes of closed windows into chunks.", counters.flushes),
+        counter(
+            "flush_failures_total",
+            "Flushes that could not write chunks (retried).",
+            counters.flush_failures,
+        ),
+        counter("chunks_written_total", "Chunks written by flushes.", counters.chunks_written),
+        counter(
+            "chunks_merged_total",
+            "Chunks rewritten to merge out-of-order samples.",
+            counters.chunks_merged,
+        ),
+        counter(
+            "out_of_order_samples_total",
+            "Samples older than their series' head.",
+            counters.out_of_order_samples,
+        ),
+        MetricFamily.counter(
+            "multimonx_tsdb_merge_dropped_samples_total",
+            "Out-of-order samples dropped when merged into chunks (first value wins).",
+            ("reason",),
+            [
+                (("duplicate",), float(counters.merge_duplicates)),
+                (("conflict",), float(counters.merge_conflicts)),
+            ],
+        ),
+        counter(
+            "log_records_truncated_total",
+            "Log records deleted after their samples were flushed.",
+            counters.log_records_truncated,
+        ),
+        MetricFamily.gauge(
+            "multimonx_tsdb_file_bytes",
+            "Bytes on disk per engine file, its SQLite write-ahead files included.",
+            ("file",),
+            [((name,), _file_bytes(directory, name)) for name in _FILES],
+        ),
+    ]
