@@ -79,3 +79,24 @@ def test_apply_config_changes_the_threshold() -> None:
     assert fleet.hosts()[0].status is HostStatus.DOWN
     assert fleet.forget("a")
     assert fleet.hosts() == []
+
+
+def test_snapshot_and_restore_round_trip_and_skip_bad_records() -> None:
+    source = FleetRegistry(clock=lambda: 1000.0)
+    source.record_push(report("web-1"))
+    snapshot = source.snapshot()
+    target = FleetRegistry(clock=lambda: 5000.0)
+    added = target.restore(
+        {
+            **snapshot,
+            "bad-1": {"instance": "bad-1", "job": 7, "unknown_field": "ignored"},
+            "bad-2": {"no_instance": True},
+            "mismatch": {"instance": "other"},
+        }
+    )
+    assert added == 2  # web-1, and bad-1 with the unknown field dropped
+    view = target.get("web-1")
+    assert view is not None
+    assert view.info == source.get("web-1").info  # type: ignore[union-attr]
+    assert view.status.value == "down"  # restored hosts are down until they push
+    assert target.get("mismatch") is None

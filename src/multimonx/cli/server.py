@@ -14,11 +14,18 @@ from pathlib import Path
 import uvicorn
 
 from multimonx import __version__
-from multimonx.cli.keys import open_keys
+from multimonx.cli.keys import METADATA_FILE, open_keys
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import FleetRegistry
 from multimonx.model import MetricFamily
-from multimonx.storage import Journal, JournalSync, MemoryStorage, PeriodicSync, Storage
+from multimonx.storage import (
+    HostStore,
+    Journal,
+    JournalSync,
+    MemoryStorage,
+    PeriodicTask,
+    Storage,
+)
 from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.storage.tsdb.selfmetrics import tsdb_families
 from multimonx.web import create_app
@@ -27,6 +34,7 @@ log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.db"
 TSDB_DIR = "tsdb"
+HOST_SAVE_INTERVAL_S = 30.0
 
 
 class StorageRuntime:
@@ -55,7 +63,7 @@ class StorageRuntime:
             self.storage = self._tsdb
             sync = self._tsdb.sync
         self._syncer = (
-            PeriodicSync(sync, section.sync_interval) if section.sync == "interval" else None
+            PeriodicTask(sync, section.sync_interval) if section.sync == "interval" else None
         )
 
     def metrics(self) -> list[MetricFamily]:
@@ -116,7 +124,11 @@ class ServerRuntime:
         self.storage = self._storage.storage
         self.keys = open_keys(data_dir)
         self.fleet = FleetRegistry(down_after_intervals=config.ingest.down_after_intervals)
-        self.fleet.seed(self.storage)
+        self._hosts = HostStore(data_dir / METADATA_FILE)
+        self.fleet.restore(self._hosts.load())
+        if config.storage.engine == "memory":
+            self.fleet.seed(self.storage)  # cheap in memory; covers data from older versions
+        self._host_saver = PeriodicTask(self._save_hosts, HOST_SAVE_INTERVAL_S)
         self.app = create_app(
             storage=self.storage,
             keys=self.keys,
@@ -144,9 +156,13 @@ class ServerRuntime:
         host, port = sock.getsockname()[:2]
         return f"http://{host}:{port}"
 
+    def _save_hosts(self) -> None:
+        self._hosts.save(self.fleet.snapshot())
+
     async def serve(self, on_started: Callable[[str], None] = lambda url: None) -> None:
         """Serve until SIGINT/SIGTERM; calls ``on_started(url)`` once listening."""
         self._storage.start()
+        self._host_saver.start()
         serving = asyncio.create_task(self._uvicorn.serve())
         while not self._uvicorn.started:
             if serving.done():
@@ -164,7 +180,10 @@ class ServerRuntime:
         await serving
 
     def close(self) -> None:
-        """Close the key store and the storage (after serving has stopped)."""
+        """Save the host list, close the metadata files, then the storage (after serving has
+        stopped)."""
+        self._host_saver.stop()
+        self._hosts.close()
         self.keys.close()
         self._storage.close()
 

@@ -1,18 +1,21 @@
 """The fleet registry: every host that has pushed, when, and whether it is up.
 
-Kept in memory and updated by the ingester on every accepted push. At start it is seeded from
-storage (each distinct ``instance`` with its newest sample time), so the list survives a server
-restart; such hosts count as down until they push again. A host is up while its last push is
-younger than ``down_after_intervals`` times its push interval.
+Kept in memory and updated by the ingester on every accepted push. The server saves a
+``snapshot`` periodically and at shutdown (``storage.HostStore``) and ``restore``s it at start,
+so the list survives a restart without scanning stored samples; restored hosts count as down
+until they push again. ``seed`` (from storage) remains for stores without a saved list. A host
+is up while its last push is younger than ``down_after_intervals`` times its push interval.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from multimonx.model import Matcher
 from multimonx.storage import MAX_TIME_MS, MIN_TIME_MS, Storage
@@ -51,6 +54,9 @@ class HostInfo:
         if now - self.last_push < down_after_intervals * interval:
             return HostStatus.UP
         return HostStatus.DOWN
+
+
+_FIELDS = frozenset(f.name for f in dataclasses.fields(HostInfo))
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +134,32 @@ class FleetRegistry:
                 if instance not in self._hosts:
                     self._hosts[instance] = info
                     added += 1
+        return added
+
+    def snapshot(self) -> dict[str, dict[str, Any]]:
+        """Every host as a plain record, for ``storage.HostStore.save``."""
+        with self._lock:
+            return {name: dataclasses.asdict(info) for name, info in self._hosts.items()}
+
+    def restore(self, records: Mapping[str, Mapping[str, Any]]) -> int:
+        """Add the hosts of a saved snapshot not known yet; returns how many were added.
+
+        Records with unknown or missing fields are skipped, so an older or newer snapshot
+        never stops the server from starting.
+        """
+        added = 0
+        with self._lock:
+            for name, record in records.items():
+                if name in self._hosts:
+                    continue
+                try:
+                    info = HostInfo(**{k: v for k, v in record.items() if k in _FIELDS})
+                except TypeError:
+                    continue
+                if info.instance != name:
+                    continue
+                self._hosts[name] = info
+                added += 1
         return added
 
     def get(self, instance: str) -> HostView | None:

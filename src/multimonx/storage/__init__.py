@@ -4,6 +4,7 @@ journal, and the API-key store (metadata).
 Other packages import storage names from here only.
 """
 
+from multimonx.storage.hosts import HostStore
 from multimonx.storage.interface import (
     MAX_TIME_MS,
     MIN_TIME_MS,
@@ -30,7 +31,7 @@ from multimonx.storage.journal import (
 )
 from multimonx.storage.keys import ApiKey, KeyStore, KeyStoreError, SqliteKeyStore
 from multimonx.storage.memory import MemoryStorage
-from multimonx.storage.syncer import PeriodicSync
+from multimonx.storage.periodic import PeriodicTask
 
 __all__ = [
     "MAX_TIME_MS",
@@ -43,10 +44,11 @@ __all__ = [
     "Journal",
     "JournalCorruptError",
     "JournalSync",
+    "HostStore",
     "KeyStore",
     "KeyStoreError",
     "MemoryStorage",
-    "PeriodicSync",
+    "PeriodicTask",
     "Querier",
     "SelectHints",
     "Series",

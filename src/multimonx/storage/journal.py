@@ -288,7 +288,7 @@ class Journal:
         """Make every record appended so far durable now: a checkpoint fsyncs the log.
 
         With ``JournalSync.NORMAL`` this is how the "sync every interval" policy is kept (a
-        ``PeriodicSync`` calls it); with FULL every append is durable already.
+        ``PeriodicTask`` calls it); with FULL every append is durable already.
         """
         with self._lock:
             if self._closed:

@@ -389,7 +389,7 @@ class TSDB:
                 log.exception("tsdb: background flush failed")
 
     def sync(self) -> None:
-        """Make every acknowledged batch durable now (see ``storage.syncer.PeriodicSync``)."""
+        """Make every acknowledged batch durable now (see ``storage.periodic.PeriodicTask``)."""
         self._log.sync()
 
     def close(self) -> None:
