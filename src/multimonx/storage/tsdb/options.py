@@ -14,14 +14,24 @@ class TSDBOptions:
     ``chunk_range_ms``: width of the aligned windows a chunk covers (30 min = 360 samples at
     5 s). ``flush_delay_ms``: a window is flushed once it ended at least this long ago, so late
     samples still land in the head. ``flush_interval_s``: period of the background flush.
-    ``log_sync``: how hard each log record is flushed before a commit returns. Tier and
-    retention settings will join these.
+    ``log_sync``: how hard each log record is flushed before a commit returns.
+
+    Tiers and retention (docs/storage.md, "Tiers and retention"; run by ``tiers.TierJob``):
+    ``raw_retention_ms``/``minute_retention_ms``/``five_minute_retention_ms``: how long raw
+    chunks, 1-minute and 5-minute aggregates are kept (coarser tiers keep at least as long).
+    ``max_bytes``: optional cap on ``chunks.db``; above it the oldest raw rows, then 1m, then
+    5m rows go. ``tier_interval_s``: period of the background tier job.
     """
 
     chunk_range_ms: int = 30 * 60 * 1000
     flush_delay_ms: int = 5 * 60 * 1000
     flush_interval_s: float = 60.0
     log_sync: JournalSync = JournalSync.FULL
+    raw_retention_ms: int = 24 * 3600 * 1000
+    minute_retention_ms: int = 7 * 24 * 3600 * 1000
+    five_minute_retention_ms: int = 30 * 24 * 3600 * 1000
+    max_bytes: int | None = None
+    tier_interval_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.chunk_range_ms <= 0:
@@ -30,6 +40,15 @@ class TSDBOptions:
             raise ValueError("flush_delay_ms must not be negative")
         if self.flush_interval_s <= 0:
             raise ValueError("flush_interval_s must be positive")
+        minute, five = self.minute_retention_ms, self.five_minute_retention_ms
+        if not 0 < self.raw_retention_ms <= minute <= five:
+            raise ValueError(
+                "retention: need 0 < raw <= minute <= five_minute (coarser tiers keep longer)"
+            )
+        if self.max_bytes is not None and self.max_bytes <= 0:
+            raise ValueError("max_bytes must be positive (or None for no cap)")
+        if self.tier_interval_s <= 0:
+            raise ValueError("tier_interval_s must be positive")
 
 
 @dataclass(frozen=True, slots=True)
