@@ -159,6 +159,10 @@ def test_appender_is_single_use(storage: Storage, finish: str, then: str) -> Non
         ([0.0], [-0.0], AppendResult(0, 0, 1), 0.0),
         ([], [5.0, 5.0], AppendResult(1, 1, 0), 5.0),
         ([], [5.0, 6.0], AppendResult(1, 0, 1), 5.0),
+        # A repeat in the batch is judged against the value kept (the stored one), not
+        # against an earlier sample of the batch that was itself refused.
+        ([0.0], [-0.0, 0.0], AppendResult(0, 1, 1), 0.0),
+        ([1.0], [2.0, 2.0], AppendResult(0, 0, 2), 1.0),
     ],
     ids=[
         "dup",
@@ -169,6 +173,8 @@ def test_appender_is_single_use(storage: Storage, finish: str, then: str) -> Non
         "zero-sign",
         "in-batch-dup",
         "in-batch-conflict",
+        "refused-then-dup",
+        "refused-twice",
     ],
 )
 def test_duplicates_and_conflicts_at_the_same_timestamp(

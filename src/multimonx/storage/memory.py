@@ -150,8 +150,15 @@ class MemoryStorage:
         if self._closed:
             raise StorageClosed("storage is closed")
 
-    def _commit(self, pending: dict[Labels, dict[int, float]], dup: int, conf: int) -> AppendResult:
-        """Dedup against stored data, journal, then apply; all under the lock."""
+    def _commit(
+        self, pending: dict[Labels, dict[int, float]], repeats: Sequence[tuple[Labels, int, float]]
+    ) -> AppendResult:
+        """Dedup against stored data, journal, then apply; all under the lock.
+
+        ``repeats`` are samples whose timestamp the batch already had: each is a duplicate or a
+        conflict of the value that is kept, the stored one if the series has that timestamp,
+        else the batch's first.
+        """
         batch = [
             (
                 labels,
@@ -162,6 +169,15 @@ class MemoryStorage:
         ]
         with self._lock:
             self._check_open()
+            dup = conf = 0
+            for labels, t, v in repeats:
+                series = self._series.get(labels)
+                stored = series.find(t) if series is not None else None
+                kept = stored if stored is not None else pending[labels][t]
+                if same_value(kept, v):
+                    dup += 1
+                else:
+                    conf += 1
             fresh, more_dup, more_conf = self._dedup(batch)
             if fresh and self._journal is not None:
                 self._journal.append(fresh)
@@ -212,12 +228,12 @@ class MemoryAppender:
     def __init__(self, storage: MemoryStorage) -> None:
         self._storage = storage
         self._pending: dict[Labels, dict[int, float]] = {}
-        self._duplicates = 0
-        self._conflicts = 0
+        self._repeats: list[tuple[Labels, int, float]] = []
         self._finished = False
 
     def append(self, labels: Labels, t_ms: int, value: float) -> None:
-        """Buffer one sample; a repeat of a timestamp within the batch counts as dup/conflict."""
+        """Buffer one sample; a repeat of a timestamp within the batch is counted at commit
+        against the value that is kept (the stored one if any, else the batch's first)."""
         if self._finished:
             raise AppenderFinishedError("appender used after commit or rollback")
         if not MIN_TIME_MS <= t_ms <= MAX_TIME_MS:
@@ -225,13 +241,10 @@ class MemoryAppender:
         samples = self._pending.get(labels)
         if samples is None:
             samples = self._pending[labels] = {}
-        old = samples.get(t_ms)
-        if old is None:
-            samples[t_ms] = float(value)
-        elif same_value(old, value):
-            self._duplicates += 1
+        if t_ms in samples:
+            self._repeats.append((labels, t_ms, float(value)))
         else:
-            self._conflicts += 1
+            samples[t_ms] = float(value)
 
     def commit(self) -> AppendResult:
         """Store the batch (all or nothing)."""
@@ -239,7 +252,7 @@ class MemoryAppender:
             raise AppenderFinishedError("appender used after commit or rollback")
         self._finished = True
         pending, self._pending = self._pending, {}
-        return self._storage._commit(pending, self._duplicates, self._conflicts)
+        return self._storage._commit(pending, self._repeats)
 
     def rollback(self) -> None:
         """Discard the batch."""
@@ -247,6 +260,7 @@ class MemoryAppender:
             raise AppenderFinishedError("appender used after commit or rollback")
         self._finished = True
         self._pending = {}
+        self._repeats = []
 
 
 class MemoryQuerier:

@@ -33,7 +33,7 @@ from multimonx.storage.journal import Journal
 from multimonx.storage.tsdb import chunks
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.flush import write_extracts
-from multimonx.storage.tsdb.head import Extract, Head
+from multimonx.storage.tsdb.head import Extract, Head, encode_pending
 from multimonx.storage.tsdb.index import Index
 from multimonx.storage.tsdb.options import TSDBCounters, TSDBOptions
 from multimonx.storage.tsdb.querier import TSDBQuerier
@@ -63,7 +63,7 @@ class TSDB:
     def __init__(self, directory: Path, options: TSDBOptions) -> None:
         self.options = options
         self.head_lock = threading.Lock()
-        self.head = Head()
+        self.head = Head(options.chunk_range_ms)
         self.index = Index()
         self._commit_lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -84,6 +84,7 @@ class TSDB:
         self._readers = chunks.ReaderPool(directory / "chunks.db")
         self._log = Journal(directory / "log.db", sync=options.log_sync)
         self._flush_codec = ChunkCodec()
+        self._commit_codec = ChunkCodec()  # head blocks; used under _commit_lock only
 
     @classmethod
     def open(cls, directory: Path, *, options: TSDBOptions = _DEFAULTS) -> TSDB:
@@ -119,6 +120,7 @@ class TSDB:
                 raise StorageUnavailable(f"log record {seq} refers to an undefined series")
             sid_list, t_list, v_list, _, _ = self._check_flushed(sid_list, t_list, v_list)
             appended, _, _, _ = self.head.apply(sid_list, t_list, v_list)
+            self._encode_pending()
             self._samples += appended
             self._applied_seq = seq
             records += 1
@@ -191,7 +193,18 @@ class TSDB:
                         self._counters,
                         out_of_order_samples=self._counters.out_of_order_samples + ooo,
                     )
+            self._encode_pending()
         return AppendResult(appended, dup + more_dup, conf + more_conf)
+
+    def _encode_pending(self) -> None:
+        """Encode the head blocks sealed by the last apply (under the commit lock, outside the
+        head lock) and swap them in."""
+        with self.head_lock:
+            pending = self.head.take_pending()
+        if pending:
+            blobs = encode_pending(self._commit_codec, pending)
+            with self.head_lock:
+                self.head.install(pending, blobs)
 
     def _check_flushed(
         self, sids: list[int], ts: list[int], vs: list[float]
@@ -278,7 +291,7 @@ class TSDB:
     def counters(self) -> TSDBCounters:
         """Engine self-metrics."""
         with self.head_lock:
-            head = sum(self.head.lengths) + sum(len(d) for d in self.head.ooo.values())
+            head = self.head.samples()
             return replace(self._counters, head_samples=head)
 
     # -- flush --------------------------------------------------------------------------
@@ -298,7 +311,7 @@ class TSDB:
         boundary = max(cutoff - cutoff % opts.chunk_range_ms, self._flushed_before)
         with self.head_lock:
             seq = self._applied_seq
-            n_series = len(self.head.ts)
+            n_series = len(self.head)
             new_series = sorted(self._unpersisted)
         extracts: list[Extract] = []
         for lo in range(0, n_series, _SLICE):

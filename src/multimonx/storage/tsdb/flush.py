@@ -1,8 +1,9 @@
 """Turning extracted head samples into chunk rows (docs/storage.md, "Chunks and flush").
 
-Runs outside the head lock: splits each series' samples into aligned windows, encodes one
-chunk per window, and merges into the rows already on disk for windows an earlier flush wrote
-(out-of-order samples and backfill): the stored value wins ("first value wins").
+Runs outside the head lock: decodes the head blocks a flush took, splits each series' samples
+into aligned windows, encodes one chunk per window, and merges into the rows already on disk
+for windows an earlier flush wrote (out-of-order samples and backfill): the stored value wins
+("first value wins").
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import numpy.typing as npt
 
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import window_bounds
-from multimonx.storage.tsdb.head import Extract
+from multimonx.storage.tsdb.head import Extract, decode_block
 
 _pack = struct.Struct("<d").pack
 
@@ -33,14 +34,24 @@ class FlushResult:
     conflicts: int = 0
 
 
-def series_samples(e: Extract) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
-    """The extracted samples of one series, sorted by time (head and out-of-order parts
-    never share a timestamp)."""
-    ts = np.frombuffer(e.head_t, dtype=np.int64) if e.n_head else np.empty(0, np.int64)
-    vs = np.frombuffer(e.head_v, dtype=np.float64) if e.n_head else np.empty(0, np.float64)
+def series_samples(
+    codec: ChunkCodec, e: Extract
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """The extracted samples of one series, sorted by time: its closed head blocks (decoded
+    here, outside the head lock), the open block's part, then the out-of-order samples (the
+    in-order and out-of-order parts never share a timestamp)."""
+    parts = [decode_block(codec, block) for block in e.blocks]
+    if e.n_head:
+        parts.append((e.head_t, e.head_v))
     if e.ooo_t:
-        ts = np.concatenate((ts, np.array(e.ooo_t, dtype=np.int64)))
-        vs = np.concatenate((vs, np.array(e.ooo_v, dtype=np.float64)))
+        parts.append((np.array(e.ooo_t, dtype=np.int64), np.array(e.ooo_v, dtype=np.float64)))
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    if len(parts) == 1:
+        return parts[0]
+    ts = np.concatenate([p[0] for p in parts])
+    vs = np.concatenate([p[1] for p in parts])
+    if e.ooo_t:
         order = np.argsort(ts, kind="stable")
         ts, vs = ts[order], vs[order]
     return ts, vs
@@ -58,7 +69,7 @@ def write_extracts(
     result = FlushResult()
     inserts: list[tuple[int, int, int, int, bytes]] = []
     for e in extracts:
-        ts, vs = series_samples(e)
+        ts, vs = series_samples(codec, e)
         windows = ts // range_ms  # window numbers (no overflow at the int64 ends)
         cuts = np.flatnonzero(np.diff(windows)) + 1
         starts = [0, *cuts.tolist()]

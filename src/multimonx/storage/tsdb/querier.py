@@ -14,12 +14,19 @@ from multimonx.model import Labels, Matcher
 from multimonx.storage.interface import Querier, SelectHints, Series
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import read_chunks
-from multimonx.storage.tsdb.head import Snapshot
+from multimonx.storage.tsdb.head import Snapshot, decode_block
 
 if TYPE_CHECKING:
     from multimonx.storage.tsdb.db import TSDB
 
 _Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+
+
+def _trim(part: _Arrays, mint: int, maxt: int) -> _Arrays:
+    ts, vs = part
+    lo = int(np.searchsorted(ts, mint, side="left"))
+    hi = int(np.searchsorted(ts, maxt, side="right"))
+    return (ts, vs) if lo == 0 and hi == len(ts) else (ts[lo:hi], vs[lo:hi])
 
 
 class TSDBQuerier:
@@ -67,25 +74,36 @@ class TSDBQuerier:
         found.sort(key=lambda pair: pair[0].pairs)
         return found
 
+    def _codec_(self) -> ChunkCodec:
+        if self._codec is None:
+            self._codec = ChunkCodec()
+        return self._codec
+
     def _read(self, sid: int, mint: int, maxt: int) -> _Arrays:
         db = self._db
         with db.head_lock:
-            head_t, head_v, pairs = db.head.read(self._snap, sid, mint, maxt)
+            head = db.head.read(self._snap, sid, mint, maxt)
+        pairs = head.pairs
         parts: list[_Arrays] = []
         if mint < self._flushed_before and self._conn is not None:
-            if self._codec is None:
-                self._codec = ChunkCodec()
-            for ts, vs in read_chunks(
-                self._conn, self._codec, sid, mint, maxt, range_ms=db.options.chunk_range_ms
-            ):
-                lo = int(np.searchsorted(ts, mint, side="left"))
-                hi = int(np.searchsorted(ts, maxt, side="right"))
-                if hi > lo:
-                    parts.append((ts[lo:hi], vs[lo:hi]))
+            parts.extend(
+                read_chunks(
+                    self._conn,
+                    self._codec_(),
+                    sid,
+                    mint,
+                    maxt,
+                    range_ms=db.options.chunk_range_ms,
+                )
+            )
+        for block in head.blocks:  # decoded outside the head lock: blobs are immutable
+            parts.append(decode_block(self._codec_(), block))
+        parts = [_trim(p, mint, maxt) for p in parts]
+        parts = [p for p in parts if len(p[0])]
+        if len(head.head_t):
+            parts.append((head.head_t, head.head_v))
         if not parts and not pairs:
-            return head_t, head_v
-        if len(head_t):
-            parts.append((head_t, head_v))
+            return head.head_t, head.head_v
         if pairs:
             parts.append(
                 (
@@ -93,7 +111,7 @@ class TSDBQuerier:
                     np.fromiter((v for _, v in pairs), np.float64, len(pairs)),
                 )
             )
-        if len(parts) == 1 and not pairs:
+        if len(parts) == 1 and not pairs:  # out-of-order pairs are unsorted
             return parts[0]
         ts = np.concatenate([p[0] for p in parts])
         vs = np.concatenate([p[1] for p in parts])
