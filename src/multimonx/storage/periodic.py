@@ -1,8 +1,10 @@
-"""``PeriodicSync``: the "fsync every interval" durability policy, as a background thread.
+"""``PeriodicTask``: a function called every few seconds from a background thread, and once
+more when stopped.
 
-With ``storage.sync: interval`` the append log is written without an fsync per batch
-(``JournalSync.NORMAL``), which survives a killed process, and this thread makes the log
-durable every ``interval`` seconds, which bounds what a power cut can lose to that interval.
+The server uses it for the "fsync every interval" durability policy (with ``storage.sync:
+interval`` the append log is written without an fsync per batch, which survives a killed
+process, and the task makes it durable every ``interval`` seconds, bounding what a power cut
+can lose) and to save the fleet's host list.
 """
 
 from __future__ import annotations
@@ -16,34 +18,35 @@ from multimonx.storage.interface import StorageError
 log = logging.getLogger(__name__)
 
 
-class PeriodicSync:
-    """Calls ``sync`` every ``interval`` seconds from a daemon thread until ``stop``."""
+class PeriodicTask:
+    """Calls ``task`` every ``interval`` seconds from a daemon thread until ``stop``; storage
+    errors are logged, not raised (the next call tries again)."""
 
-    def __init__(self, sync: Callable[[], None], interval: float) -> None:
+    def __init__(self, task: Callable[[], None], interval: float) -> None:
         if interval <= 0:
-            raise ValueError("sync interval must be positive")
-        self._sync = sync
+            raise ValueError("interval must be positive")
+        self._task = task
         self._interval = interval
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="log-sync", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="periodic", daemon=True)
 
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                self._sync()
+                self._task()
             except StorageError as err:
-                log.warning("periodic log sync failed: %s", err)
+                log.warning("periodic task failed: %s", err)
 
     def start(self) -> None:
-        """Start syncing."""
+        """Start calling the task."""
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop, after one last sync so nothing written before ``stop`` stays unsynced."""
+        """Stop, then call the task one last time (a final sync, a final save)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
         try:
-            self._sync()
+            self._task()
         except StorageError as err:
-            log.warning("final log sync failed: %s", err)
+            log.warning("final call of a periodic task failed: %s", err)
