@@ -53,10 +53,15 @@ class StorageRuntime:
             self.storage = MemoryStorage(journal)
             sync = journal.sync
         else:
+            retention = section.retention
             options = TSDBOptions(
                 chunk_range_ms=int(section.chunk_range * 1000),
                 flush_delay_ms=int(section.flush_delay * 1000),
                 log_sync=log_sync,
+                raw_retention_ms=int(retention.raw * 1000),
+                minute_retention_ms=int(retention.one_minute * 1000),
+                five_minute_retention_ms=int(retention.five_minutes * 1000),
+                max_bytes=retention.max_bytes,
             )
             self._tsdb = TSDB.open(data_dir / TSDB_DIR, options=options)
             self._directory = data_dir / TSDB_DIR

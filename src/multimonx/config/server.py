@@ -60,8 +60,11 @@ class StorageSection:
             raise ValueError(f"storage.engine must be tsdb or memory, got {self.engine!r}")
         if self.sync not in ("batch", "interval"):
             raise ValueError(f"storage.sync must be batch or interval, got {self.sync!r}")
-        if self.chunk_range < 60 or self.sync_interval <= 0:
-            raise ValueError("storage: chunk_range must be at least 1m, sync_interval positive")
+        if self.chunk_range < 300 or self.chunk_range % 300 or self.sync_interval <= 0:
+            raise ValueError(
+                "storage: chunk_range must be a multiple of 5m (whole downsampled buckets), "
+                "sync_interval positive"
+            )
 
 
 @dataclass(frozen=True, slots=True)

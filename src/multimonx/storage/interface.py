@@ -76,7 +76,9 @@ class SelectHints:
 
     ``start_ms``/``end_ms`` narrow the time range of one select inside the querier's bounds;
     ``step_ms`` and ``func`` describe the query (as Prometheus's SelectHints do) so a backend
-    can pick a downsampled tier; ``limit`` caps the number of series returned.
+    can pick a downsampled tier: it may then answer with one point per bucket (at the bucket's
+    last sample time), valued for ``func`` (``max_over_time`` the bucket's max, ``avg_over_time``
+    its mean, anything else its last value); ``limit`` caps the number of series returned.
     """
 
     start_ms: int | None = None

@@ -13,7 +13,7 @@ import sqlite3
 import struct
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -43,6 +43,7 @@ from multimonx.storage.tsdb.record import (
     labels_from_json,
     labels_json,
 )
+from multimonx.storage.tsdb.tiers import FIVE_MINUTES_MS, TierJob
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,10 @@ class TSDB:
         self._counters = TSDBCounters()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._directory = directory
+        self._tiers: TierJob | None = None
+        self.clock: Callable[[], int] = clock_ms  # now in ms; tests move it
+
         try:
             directory.mkdir(parents=True, exist_ok=True)
             self._writer = chunks.open_writer(directory / "chunks.db")
@@ -379,20 +384,36 @@ class TSDB:
     # -- lifecycle ----------------------------------------------------------------------
 
     def start(self) -> None:
-        """Run ``flush`` every ``flush_interval_s`` in a background thread."""
+        """Run ``flush`` every ``flush_interval_s`` in a background thread, and the tier job
+        (downsampling and retention, ``tiers.TierJob``) every ``tier_interval_s`` in another."""
         self.check_open()
         if self._thread is not None:
             return
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="tsdb-flush", daemon=True)
         self._thread.start()
+        if self._tiers is None and self.options.chunk_range_ms % FIVE_MINUTES_MS == 0:
+            self._tiers = TierJob(
+                self._directory / "chunks.db", self.options, on_raw_deleted=self._raw_deleted
+            )
+        if self._tiers is not None:
+            self._tiers.start()
+        else:
+            log.warning("tsdb: chunk range is not a multiple of 5 minutes; no tiers, no retention")
 
     def stop(self) -> None:
-        """Stop the background flush thread (waits for a running flush). Idempotent."""
+        """Stop the background threads (waits for a running flush). Idempotent."""
+        if self._tiers is not None:
+            self._tiers.stop()
         thread, self._thread = self._thread, None
         if thread is not None:
             self._stop.set()
             thread.join()
+
+    def _raw_deleted(self, samples: int) -> None:
+        """Retention deleted raw chunks: the stored sample count drops by that much."""
+        with self.head_lock:
+            self._samples -= samples
 
     def _run(self) -> None:
         while not self._stop.wait(self.options.flush_interval_s):
@@ -417,6 +438,8 @@ class TSDB:
                 log.exception("tsdb: final flush failed (the log keeps the data)")
             with self._commit_lock, self.head_lock:
                 self._closed = True
+            if self._tiers is not None:
+                self._tiers.close()
             self._log.close()
             self._readers.close()
             self._writer.close()

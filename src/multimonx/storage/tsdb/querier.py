@@ -11,10 +11,18 @@ import numpy as np
 import numpy.typing as npt
 
 from multimonx.model import Labels, Matcher
-from multimonx.storage.interface import Querier, SelectHints, Series
+from multimonx.storage.interface import Querier, SelectHints, Series, StorageClosed
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import read_chunks
+from multimonx.storage.tsdb.downsample import (
+    Aggregates,
+    Tier,
+    choose_tier,
+    downsample,
+    reconstruct,
+)
 from multimonx.storage.tsdb.head import Snapshot, decode_block
+from multimonx.storage.tsdb.tiers import overlay, read_tier, tiers_of
 
 if TYPE_CHECKING:
     from multimonx.storage.tsdb.db import TSDB
@@ -119,6 +127,44 @@ class TSDBQuerier:
         uniq, first = np.unique(ts, return_index=True)
         return uniq.astype(np.int64, copy=False), vs[first]
 
+    def _tier_for(self, hints: SelectHints | None, mint: int, maxt: int) -> Tier | None:
+        """The downsampled tier to answer from, or None for raw samples.
+
+        Only a select whose hints carry a step (a range query) may be answered from a tier:
+        the coarsest one whose bucket fits the step and that still covers the range's start
+        (``downsample.choose_tier``). Without a step the answer is always raw.
+        """
+        if hints is None or not hints.step_ms:
+            return None
+        tiers = tiers_of(self._db.options)
+        choice = choose_tier(mint, maxt, hints.step_ms, self._db.clock(), tiers)
+        return choice.tier if choice.tier.bucket_ms else None
+
+    def _read_tier(self, tier: Tier, sid: int, mint: int, maxt: int, func: str | None) -> _Arrays:
+        """One series from ``tier``, one point per bucket valued for ``func``; buckets that
+        raw data still holds (the newest, not yet aggregated) are computed from it."""
+        stored = read_tier(
+            self._conn_(),
+            self._codec_(),
+            tier.name,
+            [sid],
+            mint,
+            maxt,
+            range_ms=self._db.options.chunk_range_ms,
+        ).get(sid)
+        raw_ts, raw_vs = self._read(sid, mint, maxt)
+        fresh = downsample(raw_ts, raw_vs, tier.bucket_ms) if len(raw_ts) else None
+        if fresh is None:
+            combined = stored if stored is not None else Aggregates.empty()
+        else:
+            combined = overlay(stored, fresh)
+        return reconstruct(combined, func)
+
+    def _conn_(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StorageClosed("querier is closed")
+        return self._conn
+
     def _bounds(self, hints: SelectHints | None) -> tuple[int, int]:
         mint, maxt = self._mint, self._maxt
         if hints is not None:
@@ -136,10 +182,14 @@ class TSDBQuerier:
         emitted = 0
         if mint > maxt:
             return
+        tier = self._tier_for(hints, mint, maxt)
         for labels, sid in self._matching(matchers):
             if limit is not None and emitted >= limit:
                 return
-            ts, vs = self._read(sid, mint, maxt)
+            if tier is None:
+                ts, vs = self._read(sid, mint, maxt)
+            else:
+                ts, vs = self._read_tier(tier, sid, mint, maxt, hints.func if hints else None)
             if len(ts):
                 emitted += 1
                 yield Series(labels, ts, vs)
