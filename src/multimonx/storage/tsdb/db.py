@@ -8,6 +8,7 @@ index; held only for in-memory work, never across SQLite I/O or compression).
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import sqlite3
 import struct
@@ -16,6 +17,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
+
+import numpy as np
 
 from multimonx.model import Labels
 from multimonx.model import now_ms as clock_ms
@@ -29,7 +32,7 @@ from multimonx.storage.interface import (
     StorageStats,
     StorageUnavailable,
 )
-from multimonx.storage.journal import Journal
+from multimonx.storage.journal import Journal, JournalCorruptError
 from multimonx.storage.tsdb import chunks
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.flush import write_extracts
@@ -38,12 +41,12 @@ from multimonx.storage.tsdb.index import Index
 from multimonx.storage.tsdb.options import TSDBCounters, TSDBOptions
 from multimonx.storage.tsdb.querier import TSDBQuerier
 from multimonx.storage.tsdb.record import (
-    decode_record,
+    decode_record_raw,
     encode_record,
-    labels_from_json,
+    labels_from_json_many,
     labels_json,
 )
-from multimonx.storage.tsdb.tiers import FIVE_MINUTES_MS, TierJob
+from multimonx.storage.tsdb.tiers import FIVE_MINUTES_MS, TierJob, TierReport
 
 log = logging.getLogger(__name__)
 
@@ -106,31 +109,86 @@ class TSDB:
     # -- open ---------------------------------------------------------------------------
 
     def _load(self) -> None:
+        # Millions of new objects and no cycles among them: generational collections would
+        # only rescan them (about half the startup time), so the collector waits.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self._load_series()
+            records = 0
+            for seq, payload in self._log.replay_raw():
+                self._replay(seq, payload)
+                records += 1
+        finally:
+            if collecting:
+                gc.enable()
+        if records:
+            log.info("tsdb: replayed %d log records, %d series", records, len(self.index))
+
+    def _load_series(self) -> None:
+        """The series table into the index and the head; the meta counters."""
         w = self._writer
-        for sid, text in w.execute("SELECT id, labels FROM series ORDER BY id"):
-            self._define(int(sid), labels_from_json(str(text)))
+        rows = w.execute("SELECT id, labels FROM series ORDER BY id").fetchall()
+        if rows:
+            sids, texts = zip(*rows, strict=True)
+            self._define_many(
+                [int(sid) for sid in sids], labels_from_json_many([str(t) for t in texts])
+            )
+        del rows
         self._samples = chunks.get_meta(w, chunks.META_SAMPLES, 0)
         self._flushed_before = chunks.get_meta(w, chunks.META_FLUSHED_BEFORE, MIN_TIME_MS)
-        records = 0
-        for seq, payload in self._log.replay_raw():
-            definitions, ids, ts, vs = decode_record(payload)
-            for sid, labels in definitions:
-                if self.index.ids.get(labels) is None:
-                    self._define(sid, labels)
-                    self._unpersisted.add(sid)
-            sid_list, t_list, v_list = ids.tolist(), ts.tolist(), vs.tolist()
-            if len(self.index.labels) <= max(sid_list, default=-1) or any(
-                self.index.labels[s] is None for s in set(sid_list)
+
+    def _replay(self, seq: int, payload: bytes) -> None:
+        """Apply one log record: define its series not known yet (only their label JSON is
+        parsed), then its samples, as the commit did."""
+        definitions, ids, ts, vs = decode_record_raw(payload)
+        labels_of = self.index.labels
+        defined = len(labels_of)
+        unknown = [
+            (sid, text) for sid, text in definitions if sid >= defined or labels_of[sid] is None
+        ]
+        if unknown:
+            try:
+                parsed = labels_from_json_many([text.decode("utf-8") for _, text in unknown])
+            except (ValueError, TypeError) as err:
+                raise JournalCorruptError(f"bad label set: {err}") from err
+            known = self.index.ids
+            new_sids: list[int] = []
+            new_labels: list[Labels] = []
+            taken: set[int] = set()
+            fresh: set[Labels] = set()
+            for (sid, _), lbl in zip(unknown, parsed, strict=True):
+                if sid not in taken and lbl not in fresh and lbl not in known:
+                    taken.add(sid)
+                    fresh.add(lbl)
+                    new_sids.append(sid)
+                    new_labels.append(lbl)
+            self._define_many(new_sids, new_labels)
+            self._unpersisted.update(new_sids)
+        if len(ids):
+            labels_of = self.index.labels
+            if (
+                int(ids.min()) < 0
+                or int(ids.max()) >= len(labels_of)
+                or (
+                    len(self.index) != len(labels_of)
+                    and any(labels_of[s] is None for s in np.unique(ids).tolist())
+                )
             ):
                 raise StorageUnavailable(f"log record {seq} refers to an undefined series")
-            sid_list, t_list, v_list, _, _ = self._check_flushed(sid_list, t_list, v_list)
+            sid_list, t_list, v_list = ids.tolist(), ts.tolist(), vs.tolist()
+            if int(ts.min()) < self._flushed_before:
+                sid_list, t_list, v_list, _, _ = self._check_flushed(sid_list, t_list, v_list)
             appended, _, _, _ = self.head.apply(sid_list, t_list, v_list)
             self._encode_pending()
             self._samples += appended
-            self._applied_seq = seq
-            records += 1
-        if records:
-            log.info("tsdb: replayed %d log records, %d series", records, len(self.index))
+        self._applied_seq = seq
+
+    def _define_many(self, sids: list[int], labels: list[Labels]) -> None:
+        """``_define`` for many new series at once (startup)."""
+        if sids:
+            self.index.load(sids, labels)
+            self.head.add_series(max(sids))
 
     def _define(self, sid: int, labels: Labels) -> None:
         self.index.add(sid, labels)
@@ -409,6 +467,10 @@ class TSDB:
         if thread is not None:
             self._stop.set()
             thread.join()
+
+    def tier_totals(self) -> TierReport | None:
+        """What the tier job did since start, summed (None before ``start``)."""
+        return self._tiers.totals() if self._tiers is not None else None
 
     def _raw_deleted(self, samples: int) -> None:
         """Retention deleted raw chunks: the stored sample count drops by that much."""

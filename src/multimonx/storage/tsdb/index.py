@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Sequence
+from itertools import pairwise
 
 from multimonx.model import Labels, Matcher, MatchType
 
@@ -48,6 +49,43 @@ class Index:
                 ids.append(sid)
             else:
                 ids.insert(_bisect(ids, sid), sid)
+
+    def load(self, sids: Sequence[int], labels: Sequence[Labels]) -> None:
+        """``add`` for many series at once (same result), e.g. the series table at startup:
+        postings are grouped first and extended once per ``(name, value)``. The label sets
+        must be new to the index and distinct, like the ids."""
+        if len(sids) != len(labels):
+            raise ValueError("sids and labels differ in length")
+        if not sids:
+            return
+        order: Sequence[int] = range(len(sids))
+        if any(a >= b for a, b in pairwise(sids)):
+            order = sorted(order, key=sids.__getitem__)
+        own = self.labels
+        top = max(sids)
+        if len(own) <= top:
+            own.extend([None] * (top + 1 - len(own)))
+        groups: dict[tuple[str, str], list[int]] = {}
+        group = groups.setdefault
+        ids = self.ids
+        for i in order:
+            sid, lbl = sids[i], labels[i]
+            own[sid] = lbl
+            ids[lbl] = sid
+            for pair in lbl.pairs:
+                group(pair, []).append(sid)
+        postings = self.postings
+        for (name, value), new in groups.items():
+            by_value = postings.get(name)
+            if by_value is None:
+                by_value = postings[name] = {}
+            old = by_value.get(value)
+            if old is None:
+                by_value[value] = array("q", new)
+            elif old[-1] < new[0]:
+                old.extend(array("q", new))
+            else:
+                old[:] = array("q", sorted(old.tolist() + new))
 
     def candidates(self, matchers: Sequence[Matcher], limit_id: int) -> list[int]:
         """Ids below ``limit_id`` of series matching every matcher (caller holds the lock),

@@ -31,7 +31,44 @@ def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
     def gauge(name: str, help: str, value: float) -> MetricFamily:
         return MetricFamily.single(f"multimonx_tsdb_{name}", MetricType.GAUGE, help, value)
 
+    tiers = db.tier_totals()
+    tier_families = []
+    if tiers is not None:
+        tier_families = [
+            MetricFamily.counter(
+                "multimonx_tsdb_tier_seconds_total",
+                "Time the tier job spent, by phase (downsample, retention, vacuum).",
+                ("phase",),
+                [
+                    (("downsample",), tiers.downsample_s),
+                    (("retention",), tiers.retention_s),
+                    (("vacuum",), tiers.vacuum_s),
+                ],
+            ),
+            MetricFamily.counter(
+                "multimonx_tsdb_retention_deleted_chunks_total",
+                "Chunk rows deleted by retention or the size cap, by tier.",
+                ("tier",),
+                [
+                    (("raw",), float(tiers.deleted_raw)),
+                    (("1m",), float(tiers.deleted_1m)),
+                    (("5m",), float(tiers.deleted_5m)),
+                ],
+            ),
+            MetricFamily.counter(
+                "multimonx_tsdb_downsampled_buckets_total",
+                "Aggregate buckets written, by tier.",
+                ("tier",),
+                [(("1m",), float(tiers.buckets_1m)), (("5m",), float(tiers.buckets_5m))],
+            ),
+            counter(
+                "reclaimed_bytes_total",
+                "Bytes returned to the file system by vacuum.",
+                float(tiers.bytes_reclaimed),
+            ),
+        ]
     return [
+        *tier_families,
         gauge("series", "Series in the engine.", stats.series),
         gauge("samples", "Samples stored (head and chunks).", stats.samples),
         gauge(

@@ -37,6 +37,7 @@ blocked, and the flush waits at most one page for the write lock (busy_timeout).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import sqlite3
 import threading
@@ -100,6 +101,16 @@ class TierReport:
     downsample_s: float = 0.0
     retention_s: float = 0.0
     vacuum_s: float = 0.0
+
+
+def _add(a: TierReport, b: TierReport) -> TierReport:
+    """Two reports summed field by field."""
+    return TierReport(
+        *(
+            (x or y) if isinstance(x, bool) else x + y
+            for x, y in zip(dataclasses.astuple(a), dataclasses.astuple(b), strict=True)
+        )
+    )
 
 
 @dataclass(slots=True)
@@ -219,6 +230,7 @@ class TierJob:
         self._clock = clock
         self._batch = batch_rows
         self._on_raw_deleted = on_raw_deleted
+        self._totals = TierReport()  # sums of every run, for the engine's own metrics
         self._range = options.chunk_range_ms
         self._db = chunks.open_writer(chunks_db_path)
         self._db.execute("PRAGMA busy_timeout=60000")
@@ -271,7 +283,7 @@ class TierJob:
             t2 = time.monotonic()
             reclaimed = 0 if self._stop.is_set() else self._vacuum()
             t3 = time.monotonic()
-            return TierReport(
+            report = TierReport(
                 rows_aggregated=tally.rows,
                 buckets_1m=tally.b1,
                 buckets_5m=tally.b5,
@@ -284,6 +296,12 @@ class TierJob:
                 retention_s=t2 - t1,
                 vacuum_s=t3 - t2,
             )
+            self._totals = _add(self._totals, report)
+            return report
+
+    def totals(self) -> TierReport:
+        """Every run's report summed (``rescanned``: whether any run rescanned)."""
+        return self._totals
 
     def _downsample(self, tally: _Tally) -> bool:
         db = self._db
