@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import os
 import sqlite3
 import struct
 import zlib
@@ -21,6 +22,7 @@ from multimonx.storage import (
     MIN_TIME_MS,
     Journal,
     JournalCorruptError,
+    JournalSync,
     MemoryStorage,
     SeriesSamples,
     StorageUnavailable,
@@ -186,3 +188,15 @@ def test_empty_batch_writes_no_record(tmp_path: Path) -> None:
     app.commit()
     assert journal.records() == 1
     storage.close()
+
+
+def test_truncation_gives_the_space_back(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "log.db", sync=JournalSync.NORMAL)
+    for i in range(200):
+        journal.append_raw(os.urandom(4096), maxt=i)
+    journal.sync()  # checkpoint: the pages are in the main file now
+    full = (tmp_path / "log.db").stat().st_size
+    assert journal.truncate(10**9, 10**9) == 200
+    journal.sync()
+    assert (tmp_path / "log.db").stat().st_size < full / 4
+    journal.close()

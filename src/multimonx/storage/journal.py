@@ -48,6 +48,10 @@ class JournalCorruptError(StorageError):
     """A journal record that cannot be decoded (bad checksum, truncated or malformed)."""
 
 
+_INCREMENTAL = 2  # PRAGMA auto_vacuum value
+_WAL_SIZE_LIMIT = 16 * 2**20  # the -wal file is cut back to this after checkpoints
+
+
 class JournalSync(enum.Enum):
     """How hard SQLite flushes each record (its ``synchronous`` pragma).
 
@@ -176,7 +180,13 @@ class Journal:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            # Truncated records must give their space back (``truncate``): incremental
+            # auto-vacuum, set before the first table exists, or converted once by VACUUM.
+            if int(self._db.execute("PRAGMA auto_vacuum").fetchone()[0]) != _INCREMENTAL:
+                self._db.execute("PRAGMA auto_vacuum=INCREMENTAL")
+                self._db.execute("VACUUM")
             self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA journal_size_limit={_WAL_SIZE_LIMIT}")
             self._db.execute(f"PRAGMA synchronous={sync.value}")
             self._db.execute(
                 "CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
@@ -240,11 +250,15 @@ class Journal:
             if self._closed:
                 raise StorageUnavailable("journal is closed")
             try:
-                return int(
+                gone = int(
                     self._db.execute(
                         "DELETE FROM batches WHERE seq <= ? AND maxt < ?", (through_seq, before_t)
                     ).rowcount
                 )
+                if gone:
+                    # executescript: a plain execute frees only one page per call.
+                    self._db.executescript("PRAGMA incremental_vacuum;")
+                return gone
             except sqlite3.Error as err:
                 raise StorageUnavailable(f"journal truncation failed: {err}") from err
 
