@@ -12,7 +12,7 @@ the embedded engine (next issue) and remote backends (later). The shared conform
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -110,6 +110,19 @@ class StorageStats:
 
     series: int
     samples: int
+
+
+def label_names_of(series: Iterable[Series]) -> list[str]:
+    """Sorted label names of ``series`` (for queriers that answer from a select)."""
+    names: set[str] = set()
+    for one in series:
+        names.update(one.labels)
+    return sorted(names)
+
+
+def label_values_of(series: Iterable[Series], name: str) -> list[str]:
+    """Sorted distinct values of label ``name`` among ``series``."""
+    return sorted({one.labels[name] for one in series if name in one.labels})
 
 
 class Appender(Protocol):

@@ -28,6 +28,8 @@ from multimonx.storage.interface import (
     Series,
     StorageClosed,
     StorageStats,
+    label_names_of,
+    label_values_of,
 )
 from multimonx.storage.journal import Journal, SeriesSamples
 
@@ -314,15 +316,11 @@ class MemoryQuerier:
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted label names of matching series with samples in range."""
-        names: set[str] = set()
-        for series in self.select(matchers):
-            names.update(series.labels)
-        return sorted(names)
+        return label_names_of(self.select(matchers))
 
     def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted distinct values of ``name`` among matching series with samples in range."""
-        values = {s.labels[name] for s in self.select(matchers) if name in s.labels}
-        return sorted(values)
+        return label_values_of(self.select(matchers), name)
 
     def close(self) -> None:
         """Drop the snapshot."""

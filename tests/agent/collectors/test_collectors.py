@@ -41,21 +41,7 @@ from multimonx.config import (
 from multimonx.model import MetricFamily, MetricType, render_text
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-DEFAULTS = (
-    "cpu",
-    "memory",
-    "filesystem",
-    "disk",
-    "network",
-    "connections",
-    "system",
-    "kernel",
-    "timex",
-    "softnet",
-    "conntrack",
-    "udp_queues",
-    "arp",
-)
+DEFAULTS = tuple(n for n in COLLECTOR_NAMES if getattr(MetricsSection(), n).enabled)
 
 
 def _values(families: Sequence[MetricFamily], name: str) -> dict[tuple[str, ...], float]:

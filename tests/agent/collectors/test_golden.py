@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from multimonx.agent.collectors import Collector, build_collectors
+from multimonx.agent.collectors import COLLECTOR_NAMES, Collector, build_collectors
 from multimonx.agent.recorded import RecordedSource
 from multimonx.config import (
     CpuSection,
@@ -47,21 +47,7 @@ CASES: dict[str, tuple[str, MetricsSection]] = {
         ),
     ),
 }
-DEFAULTS = (
-    "cpu",
-    "memory",
-    "filesystem",
-    "disk",
-    "network",
-    "connections",
-    "system",
-    "kernel",
-    "timex",
-    "softnet",
-    "conntrack",
-    "udp_queues",
-    "arp",
-)
+DEFAULTS = tuple(n for n in COLLECTOR_NAMES if getattr(MetricsSection(), n).enabled)
 PARAMS = [(case, name) for case in CASES for name in DEFAULTS]
 PARAMS += [("machine", "processes"), ("edge", "hwmon"), ("edge", "processes")]
 

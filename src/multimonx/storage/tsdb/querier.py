@@ -11,7 +11,14 @@ import numpy as np
 import numpy.typing as npt
 
 from multimonx.model import Labels, Matcher
-from multimonx.storage.interface import Querier, SelectHints, Series, StorageClosed
+from multimonx.storage.interface import (
+    Querier,
+    SelectHints,
+    Series,
+    StorageClosed,
+    label_names_of,
+    label_values_of,
+)
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import read_chunks
 from multimonx.storage.tsdb.downsample import (
@@ -196,15 +203,11 @@ class TSDBQuerier:
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted label names of matching series with samples in range."""
-        names: set[str] = set()
-        for series in self.select(matchers):
-            names.update(series.labels)
-        return sorted(names)
+        return label_names_of(self.select(matchers))
 
     def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted distinct values of ``name`` among matching series with samples in range."""
-        values = {s.labels[name] for s in self.select(matchers) if name in s.labels}
-        return sorted(values)
+        return label_values_of(self.select(matchers), name)
 
     def close(self) -> None:
         """End the read transaction and release the snapshot. Idempotent."""
