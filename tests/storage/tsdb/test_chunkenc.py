@@ -146,7 +146,8 @@ NAN_PAYLOAD = floats_from_bits([0x7FF8_0000_DEAD_BEEF])[0]
 NEG_NAN = floats_from_bits([0xFFF8_0000_0000_0001])[0]
 SUBNORMAL = floats_from_bits([1])[0]
 
-# (name, values, mode written in the header's bits 1-2: 0 XOR, 1 integer, 2 integer zigzag)
+# (name, values, mode written in the header's bits 1-2: 0 XOR, 1 integer, 2 integer zigzag,
+# 3 decimal)
 EXAMPLES = [
     ("counter", [0.0, 5.0, 5.0, 17.0, 1e6], 1),
     ("constant integral", [42.0] * 5, 1),
@@ -154,7 +155,10 @@ EXAMPLES = [
     ("counter reset", [100.0, 120.0, 3.0, 8.0, 9.0], 2),
     ("2**53 edges", [2.0**53, -(2.0**53), 0.0, 1.0, 2.0**53], 2),
     ("beyond 2**53", [2.0**53 + 2, 0.0, 1.0, 2.0, 3.0], 0),
-    ("fractional", [0.5, 1.25, 1.37, 0.1, 3.0], 0),
+    ("two decimals", [0.5, 1.25, 1.37, 0.1, 3.0], 3),
+    ("six decimals, negative", [-0.000001, 2.5, -3.141593, 0.0, 1.0], 3),
+    ("not a decimal", [0.1 + 0.2, 1.0, 2.0, 3.0, 4.0], 0),
+    ("beyond six decimals", [1e-7, 0.5, 1.0, 2.0, 3.0], 0),
     ("negative zero", [0.0, -0.0, 1.0, 2.0, 3.0], 0),
     ("staleness marker", [1.0, 2.0, STALE_NAN, 3.0, STALE_NAN], 0),
     ("NaN payloads", [np.nan, NAN_PAYLOAD, NEG_NAN, 1.0, np.nan], 0),
@@ -233,7 +237,6 @@ def test_bad_column_is_a_value_error() -> None:
         (b"", "empty"),
         (b"\x20\x00", "version"),
         (b"\x00\x00", "version"),
-        (b"\x16\x00", "mode"),
         (b"\x10", "truncated"),
         (b"\x10\x80\x80\x80\x80\x80\x01", "too long"),
         (b"\x10\x00\x00", "trailing"),
@@ -242,13 +245,24 @@ def test_bad_column_is_a_value_error() -> None:
         (b"\x13\x01\x00\x00", "header"),
         (b"\x11\x02", "truncated"),
         (b"\x11\x01\x04\x00", "modes"),
-        (b"\x11\x01\x03\x00", "mode"),
     ],
 )
 def test_malformed_chunks_are_format_errors(data: bytes, message: str) -> None:
     codec = ChunkCodec()
     with pytest.raises(ChunkFormatError, match=message):
         codec.decode_columns(data)
+
+
+def test_a_decimal_chunk_with_a_bad_scale_is_a_format_error() -> None:
+    codec = ChunkCodec()
+    ts = START_MS + np.arange(4, dtype=np.int64) * 5_000
+    data = codec.encode(ts, np.array([0.25, 0.5, 0.75, 1.0]))
+    assert (data[0] >> 1) & 3 == 3
+    raw = bytearray(zstandard.ZstdDecompressor().decompress(data[2:]))
+    raw[8 * 4] |= 7  # low byte of the value column's first word: the scale k, now 7
+    forged = data[:2] + zstandard.ZstdCompressor(write_checksum=True).compress(bytes(raw))
+    with pytest.raises(ChunkFormatError, match="decimal scale"):
+        codec.decode(forged)
 
 
 def test_decode_refuses_a_multi_column_chunk() -> None:

@@ -14,7 +14,10 @@ A chunk holds strictly increasing int64 millisecond timestamps and one column of
                   each value column: integer path or XOR path;
                 every stream byte-shuffled.
 
-Value column modes: 0 XOR, 1 integer, 2 integer zigzag (3 is reserved and rejected for now).
+Value column modes: 0 XOR, 1 integer, 2 integer zigzag, 3 decimal (values that are exact
+multiples of 10^-k, k in 1..6, such as two-decimal gauges: stored as zigzagged deltas of
+value * 10^k, the first word carrying k in its low 3 bits; used only when dividing back
+reproduces every value bit for bit).
 The integer path is taken only when it is exact, i.e. every value is finite, integral, within
 +/-2**53 and not -0.0: the first value then the deltas of the values as int64, zigzag-mapped
 when any delta is negative (gauges), left as they are otherwise (counters: zigzag would only
@@ -32,6 +35,7 @@ even timestamps spanning the whole int64 range round-trip.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,7 +51,9 @@ _FLAG_COLUMNS = 0x1
 _MODE_XOR = 0
 _MODE_INT = 1
 _MODE_INT_ZIGZAG = 2
-_MODES = (_MODE_XOR, _MODE_INT, _MODE_INT_ZIGZAG)
+_MODE_DECIMAL = 3
+_MODES = (_MODE_XOR, _MODE_INT, _MODE_INT_ZIGZAG, _MODE_DECIMAL)
+_MAX_DECIMALS = 6
 _MAX_COLUMNS = 255
 _MAX_COUNT = 1 << 31
 _MAX_EXACT_INT = float(2**53)
@@ -104,6 +110,9 @@ def _encode_column(values: npt.NDArray[np.float64]) -> tuple[int, npt.NDArray[np
         if bool(np.any(deltas[1:] < 0)):
             return _MODE_INT_ZIGZAG, _zigzag(deltas)
         return _MODE_INT, deltas.view(np.uint64)
+    decimal = _decimal(values)
+    if decimal is not None:
+        return _MODE_DECIMAL, decimal
     bits = values.view(np.uint64)
     xored = np.empty_like(bits)
     xored[:1] = bits[:1]
@@ -111,10 +120,61 @@ def _encode_column(values: npt.NDArray[np.float64]) -> tuple[int, npt.NDArray[np
     return _MODE_XOR, xored
 
 
+def _decimal(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint64] | None:
+    """The decimal-mode words of ``values``, or None if no scale 10^k (k <= 6) is exact."""
+    if not len(values) or not bool(np.all(np.isfinite(values))):
+        return None
+    probe = values[:4].tolist()
+    for k in range(1, _MAX_DECIMALS + 1):
+        scale = 10.0**k
+        # A cheap look at a few values in plain Python before any numpy pass.
+        if not all(_exact_one(v, scale) for v in probe):
+            continue
+        if not _exact(values, scale):
+            return None
+        ints = np.round(values * scale).astype(np.int64)
+        deltas = np.empty_like(ints)
+        deltas[:1] = ints[:1]
+        np.subtract(ints[1:], ints[:-1], out=deltas[1:])
+        words = _zigzag(deltas)
+        words[0] = (words[0] << np.uint64(3)) | np.uint64(k)
+        return words
+    return None
+
+
+def _exact_one(value: float, scale: float) -> bool:
+    """``_exact`` for one value."""
+    scaled = round(value * scale)
+    return abs(scaled) <= _MAX_EXACT_INT / 8 and struct.pack("<d", scaled / scale) == struct.pack(
+        "<d", value
+    )
+
+
+def _exact(values: npt.NDArray[np.float64], scale: float) -> bool:
+    """Whether ``round(values * scale) / scale`` gives back every value bit for bit (within
+    the range where the integers stay exact)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaled = np.round(values * scale)
+        if not bool(np.all(np.abs(scaled) <= _MAX_EXACT_INT / 8)):  # room for k in word 0
+            return False
+        back = scaled.astype(np.int64).astype(np.float64) / scale  # as decoding computes it
+    return bool(np.array_equal(back.view(np.uint64), values.view(np.uint64)))
+
+
 def _decode_column(words: npt.NDArray[np.uint64], mode: int) -> npt.NDArray[np.float64]:
     """Inverse of ``_encode_column``."""
     if mode == _MODE_XOR:
         return np.bitwise_xor.accumulate(words).view(np.float64)
+    if mode == _MODE_DECIMAL:
+        if not len(words):
+            return np.empty(0, np.float64)
+        k = int(words[0] & np.uint64(7))
+        if not 1 <= k <= _MAX_DECIMALS:
+            raise ChunkFormatError("bad decimal scale")
+        words = words.copy()
+        words[0] >>= np.uint64(3)
+        ints = np.cumsum(_unzigzag(words), dtype=np.int64)
+        return ints.astype(np.float64) / 10.0**k
     deltas = _unzigzag(words) if mode == _MODE_INT_ZIGZAG else words.view(np.int64)
     return np.cumsum(deltas, dtype=np.int64).astype(np.float64)
 
