@@ -16,10 +16,8 @@ what the default 5 s configuration does.
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -28,18 +26,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICK
+from procstat import cpu_seconds, free_port
 
 
 def rss_mb(pid: int) -> tuple[float, float]:

@@ -26,7 +26,6 @@ import argparse
 import json
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,6 +38,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
+
+from procstat import free_port
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "shared" / "compat" / "node-exporter-full.json"
 GRAFANA_VARIABLES = {
@@ -78,13 +79,6 @@ class Outcome:
 
     has_data: bool
     error: str | None = None
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def fetch(url: str) -> bytes:

@@ -29,7 +29,6 @@ import gc
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ import numpy.typing as npt
 
 from multimonx.model import Matcher
 from nodegen import DataConfig, make_blocks
+from procstat import cpu_seconds, free_port, proc_status
 from remote_write import (
     BodyTemplate,
     PrometheusProcess,
@@ -77,14 +77,6 @@ def run_threads(n: int, work: Callable[[int], None]) -> float:
     if errors:
         raise errors[0]
     return time.perf_counter() - started
-
-
-def proc_status(pid: int, key: str) -> int:
-    """A ``kB`` field of /proc/PID/status, in bytes."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    raise KeyError(key)
 
 
 def dir_bytes(path: Path) -> int:
@@ -324,19 +316,6 @@ def run_prometheus(args: argparse.Namespace, cfg: DataConfig, tmp: Path) -> dict
         "series_a": series_a,
         "queries": queries,
     }
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds of a process so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # ----------------------------------------------------------------------------- report
