@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import struct
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 from multimonx.model import STALE_NAN, Labels, Matcher
 from multimonx.storage import MAX_TIME_MS, MIN_TIME_MS, AppendResult, StorageStats
 from multimonx.storage.journal import JournalSync
-from multimonx.storage.tsdb import TSDB, TSDBOptions
+from multimonx.storage.tsdb import TSDB, TierUsage, TSDBOptions
+from tests.storage.tsdb.totals import TABLES, counted, kept
 
 RANGE = 10_000
 OPTS = TSDBOptions(chunk_range_ms=RANGE, flush_delay_ms=1_000, log_sync=JournalSync.NORMAL)
@@ -169,3 +171,57 @@ def test_querier_snapshot_survives_flush(db: TSDB) -> None:
     q.close()
     assert len(dump(db)[L(0)]) == 32
     assert db.head.retired == {}
+
+
+def test_tier_totals_follow_flushes_and_merges(tmp_path: Path) -> None:
+    """The raw tier's chunk bytes and rows, kept in meta and in memory, equal a count of the
+    rows after flushes, merges of out-of-order samples into flushed windows, and reopening."""
+    path = tmp_path / "chunks.db"
+    db = TSDB.open(tmp_path, options=OPTS)
+    try:
+        assert db.tier_usage() == counted(path) == TierUsage()
+        commit(db, [(L(i), t, float(t)) for i in range(5) for t in range(0, 40_000, 1000)])
+        db.flush(25_000)
+        assert db.tier_usage().chunks == (10, 0, 0)  # 5 series x 2 windows
+        assert db.tier_usage() == kept(path) == counted(path)
+        # Into flushed windows: two new samples (merged at flush), a duplicate and a conflict
+        # (dropped at commit), and a conflict racing the flush straight into the head.
+        commit(db, [(L(0), 500, 1.0), (L(1), 1_000, 1000.0), (L(2), 2_000, 7.0)])
+        commit(db, [(L(3), 15_500, 2.0)])
+        with db.head_lock:
+            db.head.apply([db.index.ids[L(4)]], [3_000], [9.0])
+        db.flush(25_000)
+        assert db.counters().chunks_merged == 3
+        assert db.tier_usage() == kept(path) == counted(path)
+        db.flush(MAX_TIME_MS)
+        assert db.tier_usage() == kept(path) == counted(path)
+        assert db.tier_usage().chunks == (20, 0, 0)
+        usage = db.tier_usage()
+    finally:
+        db.close()
+    again = TSDB.open(tmp_path, options=OPTS)
+    try:
+        assert again.tier_usage() == usage == kept(path) == counted(path)
+    finally:
+        again.close()
+
+
+def test_tier_totals_are_counted_on_open_for_files_from_before_them(tmp_path: Path) -> None:
+    path = tmp_path / "chunks.db"
+    db = TSDB.open(tmp_path, options=OPTS)
+    commit(db, [(L(i), t, float(i)) for i in range(3) for t in range(0, 30_000, 500)])
+    db.flush(MAX_TIME_MS)
+    db.close()
+    with sqlite3.connect(path) as conn:
+        conn.executemany(
+            "DELETE FROM meta WHERE key = ?",
+            [(f"{t}_{what}",) for t in TABLES for what in ("bytes", "rows")],
+        )
+    conn.close()
+    again = TSDB.open(tmp_path, options=OPTS)
+    try:
+        assert again.tier_usage() == kept(path) == counted(path)
+        assert again.tier_usage().chunks == (9, 0, 0)
+        assert again.tier_usage().nbytes[0] > 0
+    finally:
+        again.close()

@@ -1,5 +1,6 @@
 """The tier job on real chunks.db files written by a real TSDB: aggregates, retention,
-max_bytes, vacuum, out-of-order rewrites, stopping and running beside ingestion."""
+max_bytes, vacuum, out-of-order rewrites, stopping and running beside ingestion; the per-tier
+totals of chunk bytes and rows stay equal to a count of the rows through all of them."""
 
 from __future__ import annotations
 
@@ -16,9 +17,10 @@ import pytest
 from multimonx.model import STALE_NAN, Labels
 from multimonx.storage import MAX_TIME_MS, MIN_TIME_MS
 from multimonx.storage.journal import JournalSync
-from multimonx.storage.tsdb import TSDB, ChunkCodec, TSDBOptions
+from multimonx.storage.tsdb import TSDB, ChunkCodec, TierUsage, TSDBOptions
 from multimonx.storage.tsdb.downsample import Aggregates, downsample, merge
 from multimonx.storage.tsdb.tiers import TierJob, read_tier, tiers_of
+from tests.storage.tsdb.totals import counted, kept
 
 MIN = 60_000
 HOUR = 3_600_000
@@ -143,10 +145,23 @@ def deleted() -> list[int]:
 
 
 @pytest.fixture
-def job(store: tuple[TSDB, Path], deleted: list[int]) -> Iterator[TierJob]:
-    j = TierJob(store[1], OPTS, on_raw_deleted=deleted.append)
+def changes() -> list[TierUsage]:
+    return []
+
+
+@pytest.fixture
+def job(
+    store: tuple[TSDB, Path], deleted: list[int], changes: list[TierUsage]
+) -> Iterator[TierJob]:
+    j = TierJob(store[1], OPTS, on_raw_deleted=deleted.append, on_usage=changes.append)
     yield j
     j.close()
+
+
+def totals_right(db: TSDB, path: Path, changes: list[TierUsage]) -> bool:
+    """The tier totals in meta equal a count of the rows, and so do the engine's copy (which
+    follows its flushes) plus the changes the job reported."""
+    return kept(path) == counted(path) == sum(changes, db.tier_usage())
 
 
 def expected(
@@ -218,7 +233,7 @@ def test_read_tier_selects_by_bucket_timestamp(store: tuple[TSDB, Path], job: Ti
 
 
 def test_retention_keeps_unaggregated_raw_and_reclaims_space(
-    store: tuple[TSDB, Path], job: TierJob, deleted: list[int]
+    store: tuple[TSDB, Path], job: TierJob, deleted: list[int], changes: list[TierUsage]
 ) -> None:
     db, path = store
     data = synthetic(20, 3, 5_000)
@@ -232,6 +247,8 @@ def test_retention_keeps_unaggregated_raw_and_reclaims_space(
     assert len(rows(path, "chunks_1m")) == 20 * 12
     assert len(rows(path, "chunks_5m")) == 20 * 18
     assert samples_meta(path) == raw_samples(path)
+    assert totals_right(db, path, changes)
+    assert counted(path).chunks == (20 * 6, 20 * 12, 20 * 18)
     # Backfill into a window whose raw row has expired (its 1m row has not): the new raw
     # row is not aggregated yet, and retention alone must not delete it.
     sid = sids(db, data)[L(0)]
@@ -245,12 +262,14 @@ def test_retention_keeps_unaggregated_raw_and_reclaims_space(
     left = rows(path, "chunks_raw")
     assert (sid, t_late) in left
     assert len(left) == 20 * 3 + 1
+    assert totals_right(db, path, changes)
     # The next full run aggregates it, then deletes it.
     report = job.run_once(late)
     assert report.rescanned
     assert report.rows_aggregated == 1
     assert (sid, t_late) not in rows(path, "chunks_raw")
     assert samples_meta(path) == raw_samples(path)
+    assert totals_right(db, path, changes)
     # Its window's other buckets are kept; the bucket it touched summarises the backfill
     # only (the documented cost of backfilling expired raw windows).
     ts, vs = data[L(0)]
@@ -267,18 +286,24 @@ def test_retention_keeps_unaggregated_raw_and_reclaims_space(
     assert (report.deleted_raw, report.deleted_1m, report.deleted_5m) == (20 * 3, n1, n5)
     assert all(rows(path, t) == [] for t in TABLES)
     assert samples_meta(path) == 0
+    assert totals_right(db, path, changes)
+    assert kept(path) == TierUsage()
     assert sum(deleted) == total + 1
     assert report.bytes_reclaimed > 0
     assert pragma(path, "freelist_count") == 0
     assert pragma(path, "page_count") < pages
 
 
-def test_out_of_order_backfill_updates_aggregates(store: tuple[TSDB, Path], job: TierJob) -> None:
+def test_out_of_order_backfill_updates_aggregates(
+    store: tuple[TSDB, Path], job: TierJob, changes: list[TierUsage]
+) -> None:
     db, path = store
     data = synthetic(3, 1, 15_000)  # raw kept 1 h: runs at T0 + 1 h delete nothing
     ingest(db, data)
     db.flush(T0 + HOUR)
     assert not job.run_once(T0 + HOUR).rescanned
+    assert totals_right(db, path, changes)
+    before = counted(path)
     # Backfill into aggregated windows: a new first sample (the raw row's mint moves), an
     # extreme value in the middle, and a staleness marker.
     extra = {
@@ -295,6 +320,10 @@ def test_out_of_order_backfill_updates_aggregates(store: tuple[TSDB, Path], job:
     report = job.run_once(T0 + HOUR)
     assert report.rescanned
     assert report.rows_aggregated == 3
+    # Rewritten rows replaced their old ones: same rows, other sizes, totals still exact.
+    assert totals_right(db, path, changes)
+    assert counted(path).chunks == before.chunks
+    assert counted(path).nbytes != before.nbytes
     sid_of = sids(db, data)
     for lbl, (ts, vs) in data.items():
         t2 = np.append(ts, [t for t, _ in extra[lbl]])
@@ -311,7 +340,7 @@ def test_out_of_order_backfill_updates_aggregates(store: tuple[TSDB, Path], job:
 
 @pytest.mark.parametrize("fraction", [0.7, 0.0], ids=["some-raw", "everything"])
 def test_max_bytes_trims_oldest_first(
-    store: tuple[TSDB, Path], job: TierJob, fraction: float
+    store: tuple[TSDB, Path], job: TierJob, changes: list[TierUsage], fraction: float
 ) -> None:
     db, path = store
     data = synthetic(40, 3, 5_000)
@@ -322,7 +351,7 @@ def test_max_bytes_trims_oldest_first(
     before = {t: rows(path, t) for t in TABLES}
     used = (pragma(path, "page_count") - pragma(path, "freelist_count")) * pragma(path, "page_size")
     cap = max(int(used * fraction), 1)
-    capped = TierJob(path, replace(OPTS, max_bytes=cap))
+    capped = TierJob(path, replace(OPTS, max_bytes=cap), on_usage=changes.append)
     try:
         report = capped.run_once(now)
     finally:
@@ -346,6 +375,7 @@ def test_max_bytes_trims_oldest_first(
         assert report.deleted_5m == len(before["chunks_5m"])
     assert report.bytes_reclaimed > 0
     assert pragma(path, "freelist_count") == 0
+    assert totals_right(db, path, changes)
 
 
 def test_stop_is_prompt(store: tuple[TSDB, Path]) -> None:
@@ -373,7 +403,9 @@ def test_stop_is_prompt(store: tuple[TSDB, Path]) -> None:
         j.close()
 
 
-def test_runs_while_ingesting_and_flushing(store: tuple[TSDB, Path], job: TierJob) -> None:
+def test_runs_while_ingesting_and_flushing(
+    store: tuple[TSDB, Path], job: TierJob, changes: list[TierUsage]
+) -> None:
     db, path = store
     data = synthetic(10, 4, 10_000)
     step = 5 * MIN
@@ -418,9 +450,10 @@ def test_runs_while_ingesting_and_flushing(store: tuple[TSDB, Path], job: TierJo
     sid_of = sids(db, data)
     ref = expected(data, sid_of, T0 + 4 * HOUR, MIN)
     got = tier(path, "1m", list(ref))
-    kept = T0 + 4 * HOUR - 2 * HOUR  # 1m retention
+    oldest = T0 + 4 * HOUR - 2 * HOUR  # 1m retention
     for sid, want in ref.items():
-        assert same(got[sid], since(want, kept))
+        assert same(got[sid], since(want, oldest))
+    assert totals_right(db, path, changes)
 
 
 def test_tiers_of_and_validation(tmp_path: Path) -> None:

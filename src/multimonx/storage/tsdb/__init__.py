@@ -4,6 +4,7 @@ from multimonx.storage.tsdb.chunkenc import ChunkCodec, ChunkFormatError
 from multimonx.storage.tsdb.db import TSDB, TSDBAppender
 from multimonx.storage.tsdb.options import TSDBCounters, TSDBOptions
 from multimonx.storage.tsdb.querier import TSDBQuerier
+from multimonx.storage.tsdb.usage import TierUsage
 
 __all__ = [
     "TSDB",
@@ -13,4 +14,5 @@ __all__ = [
     "TSDBCounters",
     "TSDBOptions",
     "TSDBQuerier",
+    "TierUsage",
 ]

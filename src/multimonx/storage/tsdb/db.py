@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import struct
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -33,7 +34,7 @@ from multimonx.storage.interface import (
     StorageUnavailable,
 )
 from multimonx.storage.journal import Journal, JournalCorruptError
-from multimonx.storage.tsdb import chunks
+from multimonx.storage.tsdb import chunks, usage
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.flush import write_extracts
 from multimonx.storage.tsdb.head import Extract, Head, encode_pending
@@ -47,6 +48,7 @@ from multimonx.storage.tsdb.record import (
     labels_json,
 )
 from multimonx.storage.tsdb.tiers import FIVE_MINUTES_MS, TierJob, TierReport
+from multimonx.storage.tsdb.usage import TierUsage
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +80,7 @@ class TSDB:
         self._unlogged: set[int] = set()
         self._unpersisted: set[int] = set()
         self._counters = TSDBCounters()
+        self._usage = TierUsage()  # copy of the tier totals in meta, for scrapes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._directory = directory
@@ -126,7 +129,8 @@ class TSDB:
             log.info("tsdb: replayed %d log records, %d series", records, len(self.index))
 
     def _load_series(self) -> None:
-        """The series table into the index and the head; the meta counters."""
+        """The series table into the index and the head; the meta counters (the tier totals
+        computed here if the file predates them)."""
         w = self._writer
         rows = w.execute("SELECT id, labels FROM series ORDER BY id").fetchall()
         if rows:
@@ -137,6 +141,7 @@ class TSDB:
         del rows
         self._samples = chunks.get_meta(w, chunks.META_SAMPLES, 0)
         self._flushed_before = chunks.get_meta(w, chunks.META_FLUSHED_BEFORE, MIN_TIME_MS)
+        self._usage = usage.load(w)
 
     def _replay(self, seq: int, payload: bytes) -> None:
         """Apply one log record: define its series not known yet (only their label JSON is
@@ -357,6 +362,17 @@ class TSDB:
             head = self.head.samples()
             return replace(self._counters, head_samples=head)
 
+    def tier_usage(self) -> TierUsage:
+        """Chunk rows and bytes of chunk data per tier, as committed (kept in memory beside
+        the totals in meta: no SQL)."""
+        with self.head_lock:
+            return self._usage
+
+    def _usage_changed(self, change: TierUsage) -> None:
+        """A committed transaction changed the chunk tables (flush or tier job)."""
+        with self.head_lock:
+            self._usage = self._usage + change
+
     # -- flush --------------------------------------------------------------------------
 
     def flush(self, now_ms: int | None = None) -> None:
@@ -369,6 +385,7 @@ class TSDB:
             self._flush(clock_ms() if now_ms is None else now_ms)
 
     def _flush(self, now: int) -> None:
+        started = time.monotonic()
         opts = self.options
         cutoff = max(now - opts.flush_delay_ms, MIN_TIME_MS)
         boundary = max(cutoff - cutoff % opts.chunk_range_ms, self._flushed_before)
@@ -413,16 +430,21 @@ class TSDB:
         with self.head_lock:
             self._samples -= dropped
             self._unpersisted.difference_update(new_series)
+            self._usage = self._usage + result.usage()
+        self._truncate(seq, boundary)
+        seconds = time.monotonic() - started
+        with self.head_lock:
             c = self._counters
             self._counters = replace(
                 c,
                 flushes=c.flushes + 1,
+                flush_seconds=c.flush_seconds + seconds,
+                last_flush_seconds=seconds,
                 chunks_written=c.chunks_written + result.chunks_written,
                 chunks_merged=c.chunks_merged + result.chunks_merged,
                 merge_duplicates=c.merge_duplicates + result.duplicates,
                 merge_conflicts=c.merge_conflicts + result.conflicts,
             )
-        self._truncate(seq, boundary)
 
     def _truncate(self, seq: int, boundary: int) -> None:
         try:
@@ -452,7 +474,10 @@ class TSDB:
         self._thread.start()
         if self._tiers is None and self.options.chunk_range_ms % FIVE_MINUTES_MS == 0:
             self._tiers = TierJob(
-                self._directory / "chunks.db", self.options, on_raw_deleted=self._raw_deleted
+                self._directory / "chunks.db",
+                self.options,
+                on_raw_deleted=self._raw_deleted,
+                on_usage=self._usage_changed,
             )
         if self._tiers is not None:
             self._tiers.start()
@@ -471,6 +496,10 @@ class TSDB:
     def tier_totals(self) -> TierReport | None:
         """What the tier job did since start, summed (None before ``start``)."""
         return self._tiers.totals() if self._tiers is not None else None
+
+    def tier_last_run(self) -> TierReport | None:
+        """The tier job's latest run (None before ``start`` and before its first run)."""
+        return self._tiers.last_run() if self._tiers is not None else None
 
     def _raw_deleted(self, samples: int) -> None:
         """Retention deleted raw chunks: the stored sample count drops by that much."""

@@ -19,19 +19,27 @@ import numpy.typing as npt
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import window_bounds
 from multimonx.storage.tsdb.head import Extract, decode_block
+from multimonx.storage.tsdb.usage import TierUsage, store
 
 _pack = struct.Struct("<d").pack
 
 
 @dataclass(slots=True)
 class FlushResult:
-    """What one flush transaction wrote."""
+    """What one flush transaction wrote. ``raw_bytes``/``raw_chunks``: net change of
+    ``chunks_raw``'s chunk data bytes and rows (merged rows count as deleted and rewritten)."""
 
     chunks_written: int = 0
     chunks_merged: int = 0
     samples_added: int = 0
     duplicates: int = 0
     conflicts: int = 0
+    raw_bytes: int = 0
+    raw_chunks: int = 0
+
+    def usage(self) -> TierUsage:
+        """The change of the tier totals (``usage.TierUsage``) this flush made."""
+        return TierUsage.of("chunks_raw", self.raw_bytes, self.raw_chunks)
 
 
 def series_samples(
@@ -65,7 +73,8 @@ def write_extracts(
     merge_below: int,
 ) -> FlushResult:
     """Write the chunk rows of ``extracts`` (inside the caller's transaction). Windows
-    starting below ``merge_below`` may already have a row on disk and are merged into it."""
+    starting below ``merge_below`` may already have a row on disk and are merged into it.
+    The tier totals in meta (``usage``) change in the same transaction."""
     result = FlushResult()
     inserts: list[tuple[int, int, int, int, bytes]] = []
     for e in extracts:
@@ -92,6 +101,9 @@ def write_extracts(
         inserts,
     )
     result.chunks_written = len(inserts)
+    result.raw_bytes += sum(len(row[4]) for row in inserts)
+    result.raw_chunks += len(inserts)
+    store(db, result.usage())
     return result
 
 
@@ -135,4 +147,6 @@ def _merge_existing(
     db.executemany(
         "DELETE FROM chunks_raw WHERE series_id = ? AND mint = ?", [(sid, m) for m, _ in rows]
     )
+    result.raw_bytes -= sum(len(data) for _, data in rows)
+    result.raw_chunks -= len(rows)
     return all_t[order], all_v[order]

@@ -58,11 +58,15 @@ class TSDBCounters:
     ``merge_duplicates``/``merge_conflicts`` count samples dropped when out-of-order samples
     were merged into chunks already on disk (first value wins); ``log_records_truncated``
     counts log records deleted after flushes; ``flush_failures`` counts flushes that could not
-    write chunks.db (retried at the next flush).
+    write chunks.db (retried at the next flush). ``flush_seconds``: time the flushes counted in
+    ``flushes`` took, from taking the head's windows to truncating the log (so seconds over
+    flushes is the mean duration); ``last_flush_seconds``: the latest one's.
     """
 
     flushes: int = 0
     flush_failures: int = 0
+    flush_seconds: float = 0.0
+    last_flush_seconds: float = 0.0
     chunks_written: int = 0
     chunks_merged: int = 0
     merge_duplicates: int = 0

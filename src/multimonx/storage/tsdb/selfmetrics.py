@@ -1,5 +1,5 @@
 """The embedded engine's own metrics, for the server's ``/metrics``: what it holds, what its
-flushes did, how large its files are."""
+flushes and tier job did and how long they took, how large its files and tiers are."""
 
 from __future__ import annotations
 
@@ -22,8 +22,9 @@ def _file_bytes(directory: Path, name: str) -> float:
 
 
 def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
-    """The engine's gauges and counters, read now (cheap: no scan of chunks)."""
-    stats, counters = db.stats(), db.counters()
+    """The engine's gauges and counters, read now (cheap: no scan of chunks; the per-tier
+    bytes and chunks are totals the engine keeps, ``usage``, not counted here)."""
+    stats, counters, tier_usage = db.stats(), db.counters(), db.tier_usage()
 
     def counter(name: str, help: str, value: float) -> MetricFamily:
         return MetricFamily.single(f"multimonx_tsdb_{name}", MetricType.COUNTER, help, value)
@@ -34,6 +35,7 @@ def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
     tiers = db.tier_totals()
     tier_families = []
     if tiers is not None:
+        last = db.tier_last_run()
         tier_families = [
             MetricFamily.counter(
                 "multimonx_tsdb_tier_seconds_total",
@@ -66,6 +68,11 @@ def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
                 "Bytes returned to the file system by vacuum.",
                 float(tiers.bytes_reclaimed),
             ),
+            gauge(
+                "last_tier_run_duration_seconds",
+                "How long the latest tier job run took (0 before the first).",
+                last.seconds if last is not None else 0.0,
+            ),
         ]
     return [
         *tier_families,
@@ -77,7 +84,29 @@ def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
             counters.head_samples,
         ),
         gauge("log_records", "Records in the append log (not yet truncated).", db.log_records()),
+        MetricFamily.gauge(
+            "multimonx_tsdb_tier_bytes",
+            "Bytes of chunk data per tier (the chunks' encoded sizes, without SQLite's pages).",
+            ("tier",),
+            [((tier,), float(nbytes)) for tier, nbytes, _ in tier_usage.by_tier()],
+        ),
+        MetricFamily.gauge(
+            "multimonx_tsdb_tier_chunks",
+            "Chunk rows per tier (one per series and window).",
+            ("tier",),
+            [((tier,), float(rows)) for tier, _, rows in tier_usage.by_tier()],
+        ),
         counter("flushes_total", "Flushes of closed windows into chunks.", counters.flushes),
+        counter(
+            "flush_seconds_total",
+            "Time the flushes counted in flushes_total took.",
+            counters.flush_seconds,
+        ),
+        gauge(
+            "last_flush_duration_seconds",
+            "How long the latest flush took (0 before the first).",
+            counters.last_flush_seconds,
+        ),
         counter(
             "flush_failures_total",
             "Flushes that could not write chunks (retried).",

@@ -26,6 +26,10 @@ before, so this equals aggregating from scratch. The only inexact case is a back
 window whose raw row has already expired: buckets the backfill touches then summarise the
 backfilled samples only.
 
+Every transaction that writes or deletes tier rows also updates the per-tier totals of chunk
+bytes and rows in ``meta`` (``usage.store``; an aggregated window's old rows are subtracted,
+their replacements added) and, once committed, reports the change through ``on_usage``.
+
 Retention works on whole windows: a row goes once its window ended more than the tier's
 retention ago (its ``maxt`` is then older too). Raw rows go only when aggregated (fingerprint
 match), checked inside the deleting transaction. With ``max_bytes``, the oldest aggregated raw
@@ -55,13 +59,12 @@ from multimonx.storage.tsdb import chunks
 from multimonx.storage.tsdb.chunkenc import ChunkCodec, ChunkFormatError
 from multimonx.storage.tsdb.downsample import Aggregates, Tier, downsample, merge
 from multimonx.storage.tsdb.options import TSDBOptions
+from multimonx.storage.tsdb.usage import TIER_TABLES, TierUsage, store
 
 log = logging.getLogger(__name__)
 
 MINUTE_MS: Final = 60_000
 FIVE_MINUTES_MS: Final = 300_000
-TIER_TABLES: Final[dict[str, str]] = {"raw": "chunks_raw", "1m": "chunks_1m", "5m": "chunks_5m"}
-"""The table of each tier, by tier name."""
 META_THROUGH: Final = "tier_through"
 """Every raw window starting below this has been aggregated at least once."""
 META_SEEN: Final = "tier_samples_seen"
@@ -88,7 +91,7 @@ def tiers_of(options: TSDBOptions) -> tuple[Tier, Tier, Tier]:
 class TierReport:
     """What one tier run did: raw rows (series windows) aggregated, buckets written per tier,
     rows deleted per tier, bytes returned to the file system, whether a rewrite scan ran,
-    and how long each phase took (seconds)."""
+    and how long each phase took (seconds; ``seconds`` is the whole run)."""
 
     rows_aggregated: int = 0
     buckets_1m: int = 0
@@ -101,6 +104,11 @@ class TierReport:
     downsample_s: float = 0.0
     retention_s: float = 0.0
     vacuum_s: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        """How long the run took (its phases summed)."""
+        return self.downsample_s + self.retention_s + self.vacuum_s
 
 
 def _add(a: TierReport, b: TierReport) -> TierReport:
@@ -210,7 +218,9 @@ class TierJob:
     ``clock`` gives the time in ms for background runs. One job per file. ``batch_rows``:
     raw rows per write transaction. ``on_raw_deleted(samples)`` is called after each
     transaction that deleted raw rows (``meta['samples']`` is already lowered on disk; an
-    engine keeping the count in memory lowers its own copy there).
+    engine keeping the count in memory lowers its own copy there). ``on_usage(change)`` is
+    called after each transaction that changed the chunk tables, with the change of the tier
+    totals it stored in meta (``usage.TierUsage``), for the engine's copy in memory.
     """
 
     def __init__(
@@ -221,6 +231,7 @@ class TierJob:
         *,
         batch_rows: int = 256,
         on_raw_deleted: Callable[[int], None] | None = None,
+        on_usage: Callable[[TierUsage], None] | None = None,
     ) -> None:
         if options.chunk_range_ms % FIVE_MINUTES_MS:
             raise ValueError("tiers need chunk_range_ms to be a multiple of 5 minutes")
@@ -230,7 +241,9 @@ class TierJob:
         self._clock = clock
         self._batch = batch_rows
         self._on_raw_deleted = on_raw_deleted
+        self._on_usage = on_usage
         self._totals = TierReport()  # sums of every run, for the engine's own metrics
+        self._last: TierReport | None = None
         self._range = options.chunk_range_ms
         self._db = chunks.open_writer(chunks_db_path)
         self._db.execute("PRAGMA busy_timeout=60000")
@@ -297,11 +310,16 @@ class TierJob:
                 vacuum_s=t3 - t2,
             )
             self._totals = _add(self._totals, report)
+            self._last = report
             return report
 
     def totals(self) -> TierReport:
         """Every run's report summed (``rescanned``: whether any run rescanned)."""
         return self._totals
+
+    def last_run(self) -> TierReport | None:
+        """The latest run's report (None before the first run)."""
+        return self._last
 
     def _downsample(self, tally: _Tally) -> bool:
         db = self._db
@@ -441,6 +459,7 @@ class TierJob:
                 )
             )
         db = self._db
+        change = TierUsage()
         db.execute("BEGIN IMMEDIATE")
         try:
             for (sid, mint, maxt, count, _), lo, hi, b1, b5, n1, n5 in out:
@@ -451,12 +470,14 @@ class TierJob:
                 if now is None or (int(now[0]), int(now[1])) != (maxt, count):
                     continue
                 for table, blob in (("chunks_1m", b1), ("chunks_5m", b5)):
-                    db.execute(
+                    gone = db.execute(
                         _on(
-                            table, "DELETE FROM TABLE WHERE series_id = ? AND mint BETWEEN ? AND ?"
+                            table,
+                            "DELETE FROM TABLE WHERE series_id = ? AND mint BETWEEN ? AND ? "
+                            "RETURNING length(data)",
                         ),
                         (sid, lo, hi),
-                    )
+                    ).fetchall()
                     db.execute(
                         _on(
                             table,
@@ -465,15 +486,21 @@ class TierJob:
                         ),
                         (sid, mint, maxt, count, blob),
                     )
+                    change += TierUsage.of(
+                        table, len(blob) - sum(int(g[0]) for g in gone), 1 - len(gone)
+                    )
                 tally.rows += 1
                 tally.b1 += n1
                 tally.b5 += n5
             if through is not None and chunks.get_meta(db, META_THROUGH, MIN_TIME_MS) < through:
                 chunks.set_meta(db, META_THROUGH, through)
+            store(db, change)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
             raise
+        if change and self._on_usage is not None:
+            self._on_usage(change)
 
     # -- retention ----------------------------------------------------------------------
 
@@ -507,7 +534,8 @@ class TierJob:
         db = self._db
         if table == "chunks_raw":
             select = (
-                "SELECT r.series_id, r.mint, r.count FROM series s CROSS JOIN chunks_raw r "
+                "SELECT r.series_id, r.mint, r.count, length(r.data) "
+                "FROM series s CROSS JOIN chunks_raw r "
                 "ON r.series_id = s.id AND r.mint < ? JOIN chunks_1m a "
                 "ON a.series_id = r.series_id AND a.mint = r.mint AND a.maxt = r.maxt "
                 "AND a.count = r.count LIMIT ?"
@@ -515,7 +543,7 @@ class TierJob:
         else:
             select = _on(
                 table,
-                "SELECT r.series_id, r.mint, 0 FROM series s CROSS JOIN TABLE r "
+                "SELECT r.series_id, r.mint, 0, length(r.data) FROM series s CROSS JOIN TABLE r "
                 "ON r.series_id = s.id AND r.mint < ? LIMIT ?",
             )
         total = 0
@@ -531,6 +559,8 @@ class TierJob:
                 if samples:
                     for key in (chunks.META_SAMPLES, META_SEEN):
                         chunks.set_meta(db, key, chunks.get_meta(db, key, 0) - samples)
+                change = TierUsage.of(table, -sum(int(k[3]) for k in keys), -len(keys))
+                store(db, change)
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
@@ -538,6 +568,8 @@ class TierJob:
             total += len(keys)
             if samples and self._on_raw_deleted is not None:
                 self._on_raw_deleted(samples)
+            if change and self._on_usage is not None:
+                self._on_usage(change)
             if len(keys) < self._batch * 8:
                 break
         return total
