@@ -4,6 +4,8 @@ its compression on node_exporter-like data."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 import numpy.typing as npt
@@ -52,9 +54,9 @@ def timestamps_st(draw: st.DrawFn, max_size: int = 400) -> npt.NDArray[np.int64]
 
 
 @st.composite
-def regular_timestamps_st(draw: st.DrawFn) -> npt.NDArray[np.int64]:
+def regular_timestamps_st(draw: st.DrawFn, max_size: int = 400) -> npt.NDArray[np.int64]:
     """Scrape-like timestamps: a start, an interval and small jitter (still increasing)."""
-    n = draw(st.integers(0, 400))
+    n = draw(st.integers(0, max_size))
     start = draw(st.integers(-(2**50), 2**50))
     step = draw(st.integers(1_000, 60_000))
     jitter = draw(st.lists(st.integers(-200, 200), min_size=n, max_size=n))
@@ -62,17 +64,17 @@ def regular_timestamps_st(draw: st.DrawFn) -> npt.NDArray[np.int64]:
 
 
 @st.composite
-def any_bits_chunk(draw: st.DrawFn) -> Chunk:
+def any_bits_chunk(draw: st.DrawFn, max_size: int = 400) -> Chunk:
     """Arbitrary timestamps with arbitrary float64 bit patterns."""
-    ts = draw(st.one_of(timestamps_st(), regular_timestamps_st()))
+    ts = draw(st.one_of(timestamps_st(max_size), regular_timestamps_st(max_size)))
     bits = draw(st.lists(st.integers(0, 2**64 - 1), min_size=len(ts), max_size=len(ts)))
     return ts, floats_from_bits(bits)
 
 
 @st.composite
-def integral_chunk(draw: st.DrawFn) -> Chunk:
+def integral_chunk(draw: st.DrawFn, max_size: int = 400) -> Chunk:
     """Counters (never decreasing) or integral gauges, up to the +/-2**53 edge."""
-    ts = draw(regular_timestamps_st())
+    ts = draw(regular_timestamps_st(max_size))
     n = len(ts)
     first = draw(st.integers(-(2**53), 2**53))
     if draw(st.booleans()):
@@ -164,6 +166,7 @@ EXAMPLES = [
     ("NaN payloads", [np.nan, NAN_PAYLOAD, NEG_NAN, 1.0, np.nan], 0),
     ("infinities", [np.inf, -np.inf, 0.0, 1.0, np.inf], 0),
     ("subnormal and huge", [SUBNORMAL, -SUBNORMAL, 1.7976931348623157e308, -1e308, 5e-324], 0),
+    ("huge first, decimal scale overflows", [1.8e302, 1.5, 2.25, 3.0, 4.0], 0),
 ]
 
 
@@ -399,3 +402,210 @@ def test_compression_on_node_exporter_like_data() -> None:
     assert np.mean(totals["constant"]) < 3
     assert np.mean(totals["constant, exact 5 s"]) < 0.5
     assert np.mean(totals["counter (+0..49 per scrape)"]) < 4
+
+
+# decode_many: many chunks in one vectorised pass, bit for bit what decode gives one by one.
+
+SMALL = 120
+"""The longest chunk drawn for lists of chunks (longer ones only slow the examples down)."""
+
+SPECIAL_VALUES = [np.nan, STALE_NAN, NAN_PAYLOAD, NEG_NAN, np.inf, -np.inf, -0.0, 0.0, 1.5]
+
+
+@st.composite
+def decimal_chunk(draw: st.DrawFn, max_size: int = SMALL) -> Chunk:
+    """Gauges with k = 1..6 decimals, like load averages (the decimal path)."""
+    ts = draw(regular_timestamps_st(max_size))
+    k = draw(st.integers(1, 6))
+    ints = draw(st.lists(st.integers(-(10**12), 10**12), min_size=len(ts), max_size=len(ts)))
+    return ts, np.array(ints, dtype=np.float64) / 10.0**k
+
+
+@st.composite
+def special_chunk(draw: st.DrawFn, max_size: int = SMALL) -> Chunk:
+    """NaNs, stale markers, infinities and -0.0 among ordinary floats (the XOR path)."""
+    ts = draw(timestamps_st(max_size))
+    values = st.one_of(st.sampled_from(SPECIAL_VALUES), st.floats())
+    return ts, np.array(draw(st.lists(values, min_size=len(ts), max_size=len(ts))))
+
+
+def chunk_of_any_mode() -> st.SearchStrategy[Chunk]:
+    """A chunk of 0 to SMALL samples taking any of the value paths."""
+    return st.one_of(any_bits_chunk(SMALL), integral_chunk(SMALL), decimal_chunk(), special_chunk())
+
+
+def decode_one_by_one(codec: ChunkCodec, blobs: list[bytes]) -> Chunk:
+    """What decode_many must return: the concatenation of decoding each chunk alone."""
+    parts = [codec.decode(blob) for blob in blobs]
+    return (
+        np.concatenate([np.empty(0, np.int64), *(ts for ts, _ in parts)]),
+        np.concatenate([np.empty(0, np.float64), *(vs for _, vs in parts)]),
+    )
+
+
+@given(st.lists(chunk_of_any_mode(), max_size=30))
+@SETTINGS
+def test_decode_many_is_decode_one_by_one(chunks: list[Chunk]) -> None:
+    codec = ChunkCodec()
+    blobs = [codec.encode(ts, values) for ts, values in chunks]
+    ts, values, counts = codec.decode_many(blobs)
+    assert counts.dtype == np.int64
+    assert counts.tolist() == [len(chunk_ts) for chunk_ts, _ in chunks]
+    assert_same((ts, values), *decode_one_by_one(codec, blobs))
+    assert_same(
+        (ts, values),
+        np.concatenate([np.empty(0, np.int64), *(chunk_ts for chunk_ts, _ in chunks)]),
+        np.concatenate([np.empty(0, np.float64), *(chunk_vs for _, chunk_vs in chunks)]),
+    )
+
+
+@given(st.lists(chunk_of_any_mode(), max_size=30), st.binary(min_size=16, max_size=16))
+@SETTINGS
+def test_decode_many_skips_a_prefix(chunks: list[Chunk], prefix: bytes) -> None:
+    codec = ChunkCodec()
+    blobs = [codec.encode(ts, values) for ts, values in chunks]
+    ts, values, counts = codec.decode_many([prefix + blob for blob in blobs], skip=16)
+    assert counts.tolist() == [len(chunk_ts) for chunk_ts, _ in chunks]
+    assert_same((ts, values), *decode_one_by_one(codec, blobs))
+
+
+def test_decode_many_across_batches() -> None:
+    """Enough chunks for several batches and for unshuffling plane by plane: every path,
+    lengths from 0 to 400, timestamps starting over from chunk to chunk."""
+    rng = np.random.default_rng(3)
+    codec = ChunkCodec()
+    blobs = []
+    for i in range(1_200):
+        n = int(rng.choice([0, 1, 2, 37, 90, 90, 90, 90, 400]))
+        ts = START_MS + np.arange(n, dtype=np.int64) * 5_000 + rng.integers(-3, 4, n)
+        kind = i % 5
+        if kind == 0:
+            values = np.cumsum(rng.integers(0, 5_000, n)).astype(np.float64)
+        elif kind == 1:
+            values = np.cumsum(rng.integers(-50, 50, n)).astype(np.float64)
+        elif kind == 2:
+            values = (rng.integers(0, 500, n) / 100.0).round(2)
+        elif kind == 3:
+            values = rng.random(n)
+        else:
+            values = rng.choice(np.array(SPECIAL_VALUES), n)
+        blobs.append(codec.encode(ts, values))
+    ts, values, counts = codec.decode_many(blobs)
+    assert counts.sum() > 60_000
+    assert_same((ts, values), *decode_one_by_one(codec, blobs))
+    assert ts.flags.writeable
+    assert values.flags.writeable
+
+
+def test_decode_many_of_nothing() -> None:
+    codec = ChunkCodec()
+    for chunks in ([], [codec.encode(np.empty(0, np.int64), np.empty(0))] * 3):
+        ts, values, counts = codec.decode_many(chunks)
+        assert ts.dtype == np.int64
+        assert values.dtype == np.float64
+        assert counts.dtype == np.int64
+        assert (ts.size, values.size) == (0, 0)
+        assert counts.tolist() == [0] * len(chunks)
+
+
+def test_decode_many_refuses_a_multi_column_chunk() -> None:
+    codec = ChunkCodec()
+    ts = np.array([1, 2], dtype=np.int64)
+    good = codec.encode(ts, np.zeros(2))
+    for columns in ([np.zeros(2)], [np.zeros(2), np.ones(2)]):
+        data = codec.encode_columns(ts, columns)
+        with pytest.raises(ChunkFormatError, match="decode_columns"):
+            codec.decode_many([good, data, good])
+
+
+def test_decode_many_refuses_a_negative_skip() -> None:
+    with pytest.raises(ValueError, match="skip"):
+        ChunkCodec().decode_many([], skip=-1)
+
+
+def forged(mode: int, n: int, raw: bytes) -> bytes:
+    """A single-column chunk of ``n`` samples around a payload made by hand."""
+    return bytes([0x10 | mode << 1, n]) + zstd_frame(raw)
+
+
+def halves(n: int) -> npt.NDArray[np.float64]:
+    """0, 0.5, 1, ... (n values, on the decimal path)."""
+    return np.array([i / 2 for i in range(n)], dtype=np.float64)
+
+
+def format_error(decode: Callable[[], object]) -> str | None:
+    """The message of the ChunkFormatError that ``decode()`` raises; None if it decodes."""
+    try:
+        decode()
+    except ChunkFormatError as err:
+        return str(err)
+    return None
+
+
+def damaged_chunks() -> list[tuple[str, bytes]]:
+    """Chunks that decode refuses, one of each kind of damage."""
+    codec = ChunkCodec()
+    ts = START_MS + np.arange(6, dtype=np.int64) * 5_000
+    good = codec.encode(ts, np.array([0.25, 0.5, 0.75, 1.0, 1.25, 1.5]))
+    frame = good[2:]
+    raw = zstandard.ZstdDecompressor().decompress(frame)
+    flipped = bytearray(good)
+    flipped[len(good) // 2] ^= 0x10
+    bad_scale = bytearray(raw)
+    bad_scale[8 * 6] |= 7
+    return [
+        ("empty", b""),
+        ("unknown version", b"\x20" + good[1:]),
+        ("unknown mode", b"\x18" + good[1:]),
+        ("count truncated", b"\x10\x80"),
+        ("count too long", b"\x10\x80\x80\x80\x80\x80\x01"),
+        ("count of 2**31", b"\x10\x80\x80\x80\x80\x08" + frame),
+        ("count too large for the frame", b"\x10\x90\x4e\x00\x00\x00"),
+        ("bytes after an empty chunk", b"\x10\x00\x00"),
+        ("count not the frame's", good[:1] + b"\x05" + frame),
+        ("frame truncated", good[:-1]),
+        ("bytes after the frame", good + b"\x00"),
+        ("bit flipped", bytes(flipped)),
+        ("decimal scale 7", good[:2] + zstd_frame(bytes(bad_scale))),
+        ("timestamps not increasing", forged(0, 2, bytes(32))),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "data"), damaged_chunks(), ids=[name for name, _ in damaged_chunks()]
+)
+def test_a_damaged_chunk_among_good_ones_fails_decode_many_as_decode(
+    name: str, data: bytes
+) -> None:
+    codec = ChunkCodec()
+    good = [codec.encode(START_MS + np.arange(n, dtype=np.int64), halves(n)) for n in (1, 90, 0, 7)]
+    with pytest.raises(ChunkFormatError) as alone:
+        codec.decode(data)
+    chunks = [*good[:2], data, *good[2:]]
+    with pytest.raises(ChunkFormatError) as among:
+        codec.decode_many(chunks)
+    assert str(among.value) == str(alone.value), name
+    with pytest.raises(ChunkFormatError) as prefixed:
+        codec.decode_many([b"\xff" * 16 + blob for blob in chunks], skip=16)
+    assert str(prefixed.value) == str(alone.value), name
+
+
+@pytest.mark.parametrize(("name", "data"), damaged_samples(), ids=[s[0] for s in damaged_samples()])
+def test_every_truncation_and_bit_flip_fails_decode_many_as_decode(name: str, data: bytes) -> None:
+    codec = ChunkCodec()
+    good = codec.encode(np.array([5, 6], dtype=np.int64), np.array([1.0, -1.0]))
+    candidates = [data[:cut] for cut in range(len(data))]
+    for i in range(len(data)):
+        for bit in range(8):
+            flipped = bytearray(data)
+            flipped[i] ^= 1 << bit
+            candidates.append(bytes(flipped))
+    for candidate in candidates:
+        error = format_error(partial(codec.decode, candidate))
+        assert format_error(partial(codec.decode_many, [good, candidate, good])) == error, name
+        if error is not None:
+            continue
+        want = codec.decode(candidate)
+        ts, values, counts = codec.decode_many([good, candidate, good])
+        assert counts.tolist() == [2, len(want[0]), 2], name
+        assert_same((ts[2:-2], values[2:-2]), *want)

@@ -31,6 +31,13 @@ Timestamp streams are always zigzagged.
 Byte shuffling writes all first bytes, then all second bytes, ...: runs of equal deltas and
 small numbers become long runs of zero bytes for zstd. All arithmetic is wrapping int64, so
 even timestamps spanning the whole int64 range round-trip.
+
+Decoding many chunks (``ChunkCodec.decode_many``, the querier's path) costs Python work per
+chunk only for its header and its one zstd decompression; the rest runs vectorised over all
+of them, in batches that stay in the CPU caches: the chunks of one sample count are unshuffled
+by one strided copy, then the timestamps and each value mode are rebuilt by prefix sums (XOR
+accumulations for the XOR path) over the concatenated streams, restarting at each chunk.
+``decode`` and ``decode_columns`` take the same steps for one chunk.
 """
 
 from __future__ import annotations
@@ -56,7 +63,15 @@ _MODES = (_MODE_XOR, _MODE_INT, _MODE_INT_ZIGZAG, _MODE_DECIMAL)
 _MAX_DECIMALS = 6
 _MAX_COLUMNS = 255
 _MAX_COUNT = 1 << 31
+_MAX_ZSTD_RATIO = 1 << 15
+"""No zstd frame decompresses to more than this times its size (an RLE block: 4 bytes for
+128 KiB), so a sample count needing more is damage, refused before allocating for it."""
 _MAX_EXACT_INT = float(2**53)
+_BATCH_SAMPLES = 32_768
+"""Samples that ``decode_many`` decodes at once (about 1 MiB of payloads and words)."""
+_PLANE_COPY_SAMPLES = 2_048
+_PLANE_COPY_RUN = 20
+"""Unshuffling copies byte plane by byte plane from this many samples in all and per chunk."""
 _SHIFT_1 = np.uint64(1)
 
 
@@ -73,10 +88,12 @@ def _zigzag(x: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
 
 
 def _unzigzag(u: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-    """Inverse of ``_zigzag``."""
-    neg = np.negative((u & _SHIFT_1).view(np.int64)).view(np.uint64)
-    signed: npt.NDArray[np.int64] = np.bitwise_xor(u >> _SHIFT_1, neg).view(np.int64)
-    return signed
+    """Inverse of ``_zigzag``, in place: returns ``u`` viewed as int64."""
+    sign = u & _SHIFT_1
+    np.negative(sign.view(np.int64), out=sign.view(np.int64))
+    u >>= _SHIFT_1
+    u ^= sign
+    return u.view(np.int64)
 
 
 def _shuffle(words: npt.NDArray[np.uint64]) -> bytes:
@@ -84,10 +101,23 @@ def _shuffle(words: npt.NDArray[np.uint64]) -> bytes:
     return np.ascontiguousarray(words, dtype="<u8").view(np.uint8).reshape(-1, 8).T.tobytes()
 
 
-def _unshuffle(raw: bytes, n: int) -> npt.NDArray[np.uint64]:
-    """Inverse of ``_shuffle`` for ``n`` words held in ``raw`` (exactly 8 * n bytes)."""
-    planes = np.frombuffer(raw, dtype=np.uint8).reshape(8, n)
-    return planes.T.copy().view("<u8").reshape(n).astype(np.uint64, copy=False)
+def _unshuffle_into(
+    out: npt.NDArray[np.uint64], raw: npt.NDArray[np.uint8], chunks: int, n: int
+) -> None:
+    """Inverse of ``_shuffle`` for ``chunks`` chunks of ``n`` samples at once (one strided
+    copy): ``raw`` holds each chunk's shuffled streams, chunk after chunk; stream ``s`` of chunk
+    ``c`` goes to ``out[s, c * n : (c + 1) * n]`` (``out``: little-endian words)."""
+    streams = out.shape[0]
+    dst = out.view(np.uint8).reshape(streams, chunks, n, 8)
+    src = raw.reshape(chunks, streams, 8, n)
+    if chunks * n < _PLANE_COPY_SAMPLES or n < _PLANE_COPY_RUN:
+        dst[...] = src.transpose(1, 0, 3, 2)
+        return
+    # numpy copies the whole transpose 8 bytes at a time; plane by plane, it copies runs of
+    # n bytes: up to twice as fast once the 8 * streams calls are paid for.
+    for stream in range(streams):
+        for byte in range(8):
+            dst[stream, :, :, byte] = src[:, stream, byte, :]
 
 
 def _integral(values: npt.NDArray[np.float64]) -> bool:
@@ -144,10 +174,11 @@ def _decimal(values: npt.NDArray[np.float64]) -> npt.NDArray[np.uint64] | None:
 
 def _exact_one(value: float, scale: float) -> bool:
     """``_exact`` for one value."""
-    scaled = round(value * scale)
-    return abs(scaled) <= _MAX_EXACT_INT / 8 and struct.pack("<d", scaled / scale) == struct.pack(
-        "<d", value
-    )
+    product = value * scale  # may overflow to +/-Inf: then out of range below
+    if not abs(product) <= _MAX_EXACT_INT / 8:
+        return False
+    scaled = round(product)
+    return struct.pack("<d", scaled / scale) == struct.pack("<d", value)
 
 
 def _exact(values: npt.NDArray[np.float64], scale: float) -> bool:
@@ -161,24 +192,6 @@ def _exact(values: npt.NDArray[np.float64], scale: float) -> bool:
     return bool(np.array_equal(back.view(np.uint64), values.view(np.uint64)))
 
 
-def _decode_column(words: npt.NDArray[np.uint64], mode: int) -> npt.NDArray[np.float64]:
-    """Inverse of ``_encode_column``."""
-    if mode == _MODE_XOR:
-        return np.bitwise_xor.accumulate(words).view(np.float64)
-    if mode == _MODE_DECIMAL:
-        if not len(words):
-            return np.empty(0, np.float64)
-        k = int(words[0] & np.uint64(7))
-        if not 1 <= k <= _MAX_DECIMALS:
-            raise ChunkFormatError("bad decimal scale")
-        words = words.copy()
-        words[0] >>= np.uint64(3)
-        ints = np.cumsum(_unzigzag(words), dtype=np.int64)
-        return ints.astype(np.float64) / 10.0**k
-    deltas = _unzigzag(words) if mode == _MODE_INT_ZIGZAG else words.view(np.int64)
-    return np.cumsum(deltas, dtype=np.int64).astype(np.float64)
-
-
 def _encode_timestamps(ts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
     """First timestamp, first delta, then delta-of-delta (wrapping int64), zigzagged."""
     out = np.empty_like(ts)
@@ -189,15 +202,142 @@ def _encode_timestamps(ts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint64]:
     return _zigzag(out)
 
 
-def _decode_timestamps(words: npt.NDArray[np.uint64]) -> npt.NDArray[np.int64]:
-    """Inverse of ``_encode_timestamps`` (wrapping int64 prefix sums)."""
+def _segmented_cumsum(x: npt.NDArray[np.int64], starts: npt.NDArray[np.intp]) -> None:
+    """Prefix sums of ``x`` in place, restarting at each segment (``starts``: where each
+    segment begins, ascending from 0, none empty): each segment's first element less the
+    previous segment's total, then one global prefix sum, so the running total is back to 0
+    where each segment starts. Wrapping int64 arithmetic keeps this exact, overflow or not."""
+    if len(starts) > 1:
+        totals = np.add.reduceat(x, starts)
+        x[starts[1:]] -= totals[:-1]
+    np.cumsum(x, out=x)
+
+
+def _segmented_xor(words: npt.NDArray[np.uint64], starts: npt.NDArray[np.intp]) -> None:
+    """``_segmented_cumsum`` with XOR instead of addition."""
+    if len(starts) > 1:
+        totals = np.bitwise_xor.reduceat(words, starts)
+        words[starts[1:]] ^= totals[:-1]
+    np.bitwise_xor.accumulate(words, out=words)
+
+
+def _decode_timestamps(
+    words: npt.NDArray[np.uint64], starts: npt.NDArray[np.intp]
+) -> npt.NDArray[np.int64]:
+    """Inverse of ``_encode_timestamps`` for consecutive segments (one per chunk), in place:
+    returns ``words`` viewed as int64."""
     dod = _unzigzag(words)
-    deltas = np.cumsum(dod[1:], dtype=np.int64)
-    out = np.empty_like(dod)
-    out[:1] = dod[:1]
-    np.cumsum(deltas, out=out[1:])
-    out[1:] += dod[:1]
-    return out
+    first = dod[starts]
+    dod[starts] = 0
+    _segmented_cumsum(dod, starts)  # now 0 at each start, then the deltas
+    dod[starts] = first
+    _segmented_cumsum(dod, starts)
+    rising = dod[1:] > dod[:-1]
+    if len(starts) > 1:
+        rising[starts[1:] - 1] = True  # timestamps may go down from one chunk to the next
+    if not bool(np.all(rising)):
+        raise ChunkFormatError("decoded timestamps are not strictly increasing")
+    return dod
+
+
+_DECIMAL_SCALES = frozenset(range(1, _MAX_DECIMALS + 1))
+_POWERS_OF_TEN = tuple(10.0**k for k in range(_MAX_DECIMALS + 1))
+"""10^k for the decimal scales k (exact in float64)."""
+
+
+def _decode_values(
+    words: npt.NDArray[np.uint64],
+    mode: int,
+    starts: npt.NDArray[np.intp],
+    sizes: npt.NDArray[np.int64],
+    out: npt.NDArray[np.float64],
+) -> None:
+    """Inverse of ``_encode_column`` for consecutive segments of one mode (one per chunk,
+    ``sizes`` long), into ``out``; overwrites ``words``."""
+    if mode == _MODE_XOR:
+        _segmented_xor(words, starts)
+        out[...] = words.view(np.float64)
+    elif mode == _MODE_DECIMAL:
+        scales = words[starts] & np.uint64(7)
+        distinct = set(scales.tolist())
+        if not distinct <= _DECIMAL_SCALES:
+            raise ChunkFormatError("bad decimal scale")
+        words[starts] >>= np.uint64(3)
+        ints = _unzigzag(words)
+        _segmented_cumsum(ints, starts)
+        if len(distinct) == 1:
+            np.divide(ints, 10.0 ** distinct.pop(), out=out)
+        else:
+            divisors = np.array(_POWERS_OF_TEN)[scales.astype(np.intp)]
+            np.divide(ints, np.repeat(divisors, sizes), out=out)
+    else:
+        ints = words.view(np.int64) if mode == _MODE_INT else _unzigzag(words)
+        _segmented_cumsum(ints, starts)
+        out[...] = ints
+
+
+def _decode_payloads(
+    payloads: list[bytes],
+    keys: list[int],
+    ts_out: npt.NDArray[np.int64],
+    values_out: npt.NDArray[np.float64],
+) -> None:
+    """Decode single-column chunks in one vectorised pass, from their decompressed payloads
+    and keys (``mode << 32 | sample count``, count >= 1), into the concatenations of their
+    timestamps and of their values.
+
+    Unshuffling wants chunks of one length side by side (then it is one strided copy for
+    all; a byte gather index over all payloads costs five times more), and each value mode
+    wants its chunks side by side, so the chunks are decoded sorted by key (stable) and the
+    samples put back in the callers' order at the end.
+    """
+    key = np.array(keys, dtype=np.int64)
+    order = None
+    if not bool(np.all(key[1:] >= key[:-1])):
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        payloads = [payloads[i] for i in order.tolist()]
+    sizes = key & 0xFFFF_FFFF
+    modes = key >> 32
+    ends = np.cumsum(sizes)
+    starts = (ends - sizes).astype(np.intp)
+    raw = np.frombuffer(b"".join(payloads), dtype=np.uint8)
+    words = np.empty((2, len(ts_out)), dtype="<u8")  # timestamp words, value words
+    for first, end in _runs(key):
+        lo, hi, n = int(starts[first]), int(ends[end - 1]), int(sizes[first])
+        _unshuffle_into(words[:, lo:hi], raw[16 * lo : 16 * hi], end - first, n)
+    native = words.astype(np.uint64, copy=False)
+    ts = _decode_timestamps(native[0], starts)
+    values = np.empty(len(values_out), dtype=np.float64) if order is not None else values_out
+    for first, end in _runs(modes):
+        lo, hi = int(starts[first]), int(ends[end - 1])
+        _decode_values(
+            native[1, lo:hi],
+            int(modes[first]),
+            starts[first:end] - lo,
+            sizes[first:end],
+            values[lo:hi],
+        )
+    if order is None:
+        ts_out[...] = ts
+        return
+    # Sample i in the callers' order is sample i + shift in the sorted order, shift being
+    # where its chunk starts when sorted minus where it starts unsorted.
+    sorted_starts = np.empty_like(starts)
+    sorted_starts[order] = starts
+    unsorted_sizes = np.empty_like(sizes)
+    unsorted_sizes[order] = sizes
+    shift = sorted_starts - (np.cumsum(unsorted_sizes) - unsorted_sizes)
+    index = np.arange(len(ts_out), dtype=np.intp)
+    index += np.repeat(shift, unsorted_sizes)
+    ts.take(index, out=ts_out, mode="clip")  # "clip": unbuffered (the index is in range)
+    values.take(index, out=values_out, mode="clip")
+
+
+def _runs(key: npt.NDArray[np.int64]) -> list[tuple[int, int]]:
+    """(first, end) of each run of equal values in ``key`` (not empty)."""
+    cuts = (np.flatnonzero(key[1:] != key[:-1]) + 1).tolist()
+    return list(zip([0, *cuts], [*cuts, len(key)], strict=True))
 
 
 def _as_timestamps(timestamps: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
@@ -231,8 +371,10 @@ def _varint(n: int) -> bytes:
     return bytes(out)
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
-    """(value, position after it); at most 5 bytes, so the value stays below 2**35."""
+def _read_count(data: bytes, pos: int, streams: int) -> tuple[int, int]:
+    """(sample count, position of the zstd frame after it) of a chunk of ``streams`` streams
+    (timestamps and value columns); the count is an unsigned LEB128 varint of at most 5
+    bytes, and must be 0 with nothing after it or fit what the rest of the chunk can hold."""
     value = 0
     for i in range(5):
         if pos + i >= len(data):
@@ -240,8 +382,59 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
         byte = data[pos + i]
         value |= (byte & 0x7F) << (7 * i)
         if byte < 0x80:
-            return value, pos + i + 1
-    raise ChunkFormatError("sample count varint too long")
+            break
+    else:
+        raise ChunkFormatError("sample count varint too long")
+    pos += i + 1
+    if value >= _MAX_COUNT:
+        raise ChunkFormatError(f"implausible sample count {value}")
+    if 8 * streams * value > _MAX_ZSTD_RATIO * (len(data) - pos):
+        raise ChunkFormatError(
+            f"{value} samples cannot fit a zstd frame of {len(data) - pos} bytes"
+        )
+    if value == 0 and pos != len(data):
+        raise ChunkFormatError("trailing bytes after an empty chunk")
+    return value, pos
+
+
+_SINGLE_COLUMN = tuple(
+    next((mode for mode in _MODES if first == VERSION << 4 | mode << 1), None)
+    for first in range(256)
+)
+"""By first byte: the value column's mode if the byte starts a single-column chunk, else None."""
+
+
+def _modes(data: bytes, pos: int) -> tuple[list[int], int]:
+    """(each value column's mode, position after them) of the chunk starting at ``pos``."""
+    if pos >= len(data):
+        raise ChunkFormatError("empty chunk")
+    mode = _SINGLE_COLUMN[data[pos]]
+    if mode is not None:
+        return [mode], pos + 1
+    version, flags = data[pos] >> 4, data[pos] & 0x0F
+    if version != VERSION:
+        raise ChunkFormatError(f"unknown chunk version {version}")
+    if not flags & _FLAG_COLUMNS:
+        raise ChunkFormatError("unknown value column mode")
+    if flags != _FLAG_COLUMNS or pos + 1 >= len(data):
+        raise ChunkFormatError("bad multi-column chunk header")
+    ncols = data[pos + 1]
+    end = pos + 2 + (ncols + 3) // 4
+    packed = data[pos + 2 : end]
+    if len(packed) != (ncols + 3) // 4:
+        raise ChunkFormatError("chunk truncated in its header")
+    if ncols % 4 and packed[-1] >> (2 * (ncols % 4)):
+        raise ChunkFormatError("bad column modes")
+    return [packed[i // 4] >> (2 * (i % 4)) & 3 for i in range(ncols)], end
+
+
+def _not_single_column(data: bytes, pos: int) -> ChunkFormatError:
+    """Why the chunk starting at ``pos`` is not one that ``decode`` takes."""
+    try:
+        _modes(data, pos)
+    except ChunkFormatError as err:
+        return err
+    return ChunkFormatError("multi-column chunk: use decode_columns")
 
 
 class ChunkCodec:
@@ -288,15 +481,74 @@ class ChunkCodec:
     def decode(self, data: bytes) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         """(timestamps, values) of a chunk written by ``encode``; ChunkFormatError if the
         chunk is damaged, of an unknown version, or a multi-column chunk."""
-        ts, columns = self._decode(data, single=True)
-        return ts, columns[0]
+        # decode_columns shares every step with decode_many; for one chunk it is ~15 us
+        # faster than decode_many's sorting and batching.
+        if not data or _SINGLE_COLUMN[data[0]] is None:
+            raise _not_single_column(data, 0)
+        ts, (values,) = self.decode_columns(data)
+        return ts, values
+
+    def decode_many(
+        self, chunks: Sequence[bytes], *, skip: int = 0
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]]:
+        """(timestamps, values, counts) of many chunks written by ``encode``, each starting
+        ``skip`` bytes into its bytes object: every chunk's timestamps one after the other,
+        their values likewise, and each chunk's sample count (0 for an empty chunk), bit for
+        bit what decoding them one by one and concatenating gives, much faster (per chunk
+        only its header and its decompression cost Python work). ChunkFormatError if any
+        chunk is damaged, of an unknown version, or a multi-column chunk."""
+        if skip < 0:
+            raise ValueError(f"skip must not be negative, got {skip}")
+        keys: list[int] = []  # mode << 32 | sample count
+        starts: list[int] = []  # where each chunk's zstd frame starts
+        for data in chunks:
+            mode = _SINGLE_COLUMN[data[skip]] if len(data) > skip else None
+            if mode is None:
+                raise _not_single_column(data, skip)
+            n, pos = _read_count(data, skip + 1, 2)
+            keys.append(mode << 32 | n)
+            starts.append(pos)
+        counts = np.array(keys, dtype=np.int64) & 0xFFFF_FFFF
+        ts = np.empty(int(counts.sum()), dtype=np.int64)
+        values = np.empty(len(ts), dtype=np.float64)
+        # Decompress and decode in batches that stay in the CPU caches and let each batch
+        # reuse the memory of the one before.
+        batch: list[bytes] = []
+        batch_keys: list[int] = []
+        lo = hi = 0
+        for data, key, pos in zip(chunks, keys, starts, strict=True):
+            n = key & 0xFFFF_FFFF
+            if not n:
+                continue
+            batch.append(self._decompress(data[pos:], 16 * n))
+            batch_keys.append(key)
+            hi += n
+            if hi - lo >= _BATCH_SAMPLES:
+                _decode_payloads(batch, batch_keys, ts[lo:hi], values[lo:hi])
+                batch, batch_keys, lo = [], [], hi
+        if batch:
+            _decode_payloads(batch, batch_keys, ts[lo:hi], values[lo:hi])
+        return ts, values, counts
 
     def decode_columns(
         self, data: bytes
     ) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[np.float64]]]:
         """(timestamps, columns) of a chunk written by ``encode_columns`` (or ``encode``: one
         column); ChunkFormatError if the chunk is damaged or of an unknown version."""
-        return self._decode(data, single=False)
+        modes, pos = _modes(data, 0)
+        n, pos = _read_count(data, pos, 1 + len(modes))
+        if n == 0:
+            return np.empty(0, np.int64), [np.empty(0, np.float64) for _ in modes]
+        raw = self._decompress(data[pos:], 8 * n * (1 + len(modes)))
+        words = np.empty((1 + len(modes), n), dtype="<u8")
+        _unshuffle_into(words, np.frombuffer(raw, dtype=np.uint8), 1, n)
+        native = words.astype(np.uint64, copy=False)
+        starts, sizes = np.zeros(1, np.intp), np.full(1, n, np.int64)
+        ts = _decode_timestamps(native[0], starts).copy()  # not a view holding all words
+        columns = [np.empty(n, np.float64) for _ in modes]
+        for i, (mode, column) in enumerate(zip(modes, columns, strict=True)):
+            _decode_values(native[1 + i], mode, starts, sizes, column)
+        return ts, columns
 
     def _finish(
         self, header: bytes, ts: npt.NDArray[np.int64], streams: list[npt.NDArray[np.uint64]]
@@ -309,51 +561,6 @@ class ChunkCodec:
         body = b"".join([_shuffle(_encode_timestamps(ts)), *(_shuffle(s) for s in streams)])
         return header + _varint(n) + self._compressor.compress(body)
 
-    def _decode(
-        self, data: bytes, *, single: bool
-    ) -> tuple[npt.NDArray[np.int64], list[npt.NDArray[np.float64]]]:
-        data = bytes(data)
-        if not data:
-            raise ChunkFormatError("empty chunk")
-        version, flags = data[0] >> 4, data[0] & 0x0F
-        if version != VERSION:
-            raise ChunkFormatError(f"unknown chunk version {version}")
-        if flags & _FLAG_COLUMNS:
-            if single:
-                raise ChunkFormatError("multi-column chunk: use decode_columns")
-            if flags != _FLAG_COLUMNS or len(data) < 2:
-                raise ChunkFormatError("bad multi-column chunk header")
-            ncols = data[1]
-            pos = 2 + (ncols + 3) // 4
-            packed = data[2:pos]
-            if len(packed) != (ncols + 3) // 4:
-                raise ChunkFormatError("chunk truncated in its header")
-            if ncols % 4 and packed[-1] >> (2 * (ncols % 4)):
-                raise ChunkFormatError("bad column modes")
-            modes = [packed[i // 4] >> (2 * (i % 4)) & 3 for i in range(ncols)]
-        else:
-            pos = 1
-            modes = [flags >> 1]
-        if any(mode not in _MODES for mode in modes):
-            raise ChunkFormatError("unknown value column mode")
-        n, pos = _read_varint(data, pos)
-        if n >= _MAX_COUNT:
-            raise ChunkFormatError(f"implausible sample count {n}")
-        if n == 0:
-            if pos != len(data):
-                raise ChunkFormatError("trailing bytes after an empty chunk")
-            return np.empty(0, np.int64), [np.empty(0, np.float64) for _ in modes]
-        raw = self._decompress(data[pos:], 8 * n * (1 + len(modes)))
-        step = 8 * n
-        ts = _decode_timestamps(_unshuffle(raw[:step], n))
-        if not bool(np.all(ts[1:] > ts[:-1])):
-            raise ChunkFormatError("decoded timestamps are not strictly increasing")
-        columns = [
-            _decode_column(_unshuffle(raw[step * (i + 1) : step * (i + 2)], n), mode)
-            for i, mode in enumerate(modes)
-        ]
-        return ts, columns
-
     def _decompress(self, frame: bytes, expected: int) -> bytes:
         """The payload of the zstd frame, which must be exactly ``expected`` bytes long and be
         the whole rest of the chunk."""
@@ -363,15 +570,22 @@ class ChunkCodec:
             raise ChunkFormatError(f"bad zstd frame header: {err}") from err
         if size != expected:
             raise ChunkFormatError(f"payload of {size} bytes, expected {expected}")
+        try:
+            # One call: rejects a truncated or corrupt frame (checksum) and bytes after it.
+            return self._decompressor.decompress(frame, allow_extra_data=False)
+        except zstandard.ZstdError as err:
+            raise self._frame_error(frame, err) from err
+
+    def _frame_error(self, frame: bytes, err: zstandard.ZstdError) -> ChunkFormatError:
+        """The error for a frame that ``_decompress`` refused, said precisely (streaming it
+        again tells a corrupt frame from a truncated one and from bytes after it)."""
         stream = self._decompressor.decompressobj()
         try:
-            raw = stream.decompress(frame)
-        except zstandard.ZstdError as err:
-            raise ChunkFormatError(f"corrupt chunk payload: {err}") from err
+            stream.decompress(frame)
+        except zstandard.ZstdError as stream_err:
+            return ChunkFormatError(f"corrupt chunk payload: {stream_err}")
         if not stream.eof:
-            raise ChunkFormatError("chunk payload truncated")
+            return ChunkFormatError("chunk payload truncated")
         if stream.unused_data:
-            raise ChunkFormatError("trailing bytes after the chunk payload")
-        if len(raw) != expected:
-            raise ChunkFormatError(f"payload of {len(raw)} bytes, expected {expected}")
-        return raw
+            return ChunkFormatError("trailing bytes after the chunk payload")
+        return ChunkFormatError(f"corrupt chunk payload: {err}")
