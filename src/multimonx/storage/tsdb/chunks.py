@@ -7,8 +7,10 @@ connection (the flush, under the engine's flush lock) and a pool of reader conne
 
 from __future__ import annotations
 
+import json
 import queue
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -97,15 +99,25 @@ def window_bounds(t: int, range_ms: int) -> tuple[int, int]:
     return max(start, MIN_TIME_MS), min(start + range_ms - 1, MAX_TIME_MS)
 
 
+def read_chunk_blobs(
+    db: sqlite3.Connection, sids: Sequence[int], mint: int, maxt: int, *, range_ms: int
+) -> list[tuple[int, bytes]]:
+    """(series id, encoded chunk) of the raw chunks of ``sids`` overlapping ``[mint, maxt]``,
+    by series id then oldest first, in one statement (the ids travel as one JSON array)."""
+    # A chunk lies inside one window, so its mint is above mint - range_ms if it reaches mint.
+    low = max(mint - range_ms + 1, MIN_TIME_MS)
+    rows = db.execute(
+        "SELECT series_id, data FROM chunks_raw "
+        "WHERE series_id IN (SELECT value FROM json_each(?)) "
+        "AND mint >= ? AND mint <= ? AND maxt >= ? ORDER BY series_id, mint",
+        (json.dumps(list(sids)), low, maxt, mint),
+    ).fetchall()
+    return [(int(sid), bytes(data)) for sid, data in rows]
+
+
 def read_chunks(
     db: sqlite3.Connection, codec: ChunkCodec, sid: int, mint: int, maxt: int, *, range_ms: int
 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:
     """Decoded chunks of ``sid`` overlapping ``[mint, maxt]``, oldest first."""
-    # A chunk lies inside one window, so its mint is above mint - range_ms if it reaches mint.
-    low = max(mint - range_ms + 1, MIN_TIME_MS)
-    rows = db.execute(
-        "SELECT data FROM chunks_raw WHERE series_id = ? AND mint >= ? AND mint <= ? "
-        "AND maxt >= ? ORDER BY mint",
-        (sid, low, maxt, mint),
-    ).fetchall()
-    return [codec.decode(bytes(row[0])) for row in rows]
+    blobs = read_chunk_blobs(db, [sid], mint, maxt, range_ms=range_ms)
+    return [codec.decode(data) for _, data in blobs]

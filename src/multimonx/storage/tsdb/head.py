@@ -41,6 +41,8 @@ from multimonx.storage.tsdb.chunkenc import ChunkCodec
 
 _pack = struct.Struct("<d").pack
 _BOUNDS = struct.Struct("<qq")
+BLOCK_PREFIX = _BOUNDS.size
+"""Bytes before the chunk in a closed block's blob (its first and last timestamp)."""
 
 Sealed = tuple["array[int]", "array[float]", int]
 """A closed block not encoded yet: its timestamps and values (never appended to again)."""

@@ -7,8 +7,10 @@ appending. Writers hold the engine's head lock; readers copy what they need unde
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from itertools import pairwise
+
+import numpy as np
 
 from multimonx.model import Labels, Matcher, MatchType
 
@@ -92,14 +94,15 @@ class Index:
         unsorted. Equality postings are intersected; other matchers filter those candidates
         (or the postings of the values they accept when no equality matcher narrows)."""
         narrowing = [m for m in matchers if m.type is MatchType.EQUAL and m.value != ""]
-        pool: set[int] | None = None
-        for m in narrowing:
-            ids = self.postings.get(m.name, {}).get(m.value)
-            if ids is None:
-                return []
-            pool = set(ids) if pool is None else pool.intersection(ids)
-            if not pool:
-                return []
+        pool: Iterable[int] | None = None
+        if narrowing:
+            lists = []
+            for m in narrowing:
+                ids = self.postings.get(m.name, {}).get(m.value)
+                if ids is None:
+                    return []
+                lists.append(ids)
+            pool = _intersect(sorted(lists, key=len))
         if pool is None:
             for m in matchers:
                 if m.matches_value(""):
@@ -124,6 +127,20 @@ class Index:
             if lbl is not None and all(m.matches(lbl) for m in rest):
                 out.append(i)
         return out
+
+
+def _intersect(postings: Sequence[array[int]]) -> list[int]:
+    """Ids in every one of ``postings`` (sorted id arrays, shortest first): each longer list
+    is probed by binary search for the survivors, so the cost follows the shortest list."""
+    pool = np.array(postings[0], dtype=np.int64)
+    for ids in postings[1:]:
+        if not len(pool):
+            break
+        other = np.frombuffer(ids, dtype=np.int64)  # a view: dropped before the lock is
+        at = np.searchsorted(other, pool).clip(max=len(other) - 1)
+        pool = pool[other[at] == pool]
+        del other, at
+    return pool.tolist()  # type: ignore[no-any-return]
 
 
 def _bisect(ids: array[int], sid: int) -> int:

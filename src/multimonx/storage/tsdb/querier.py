@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ from multimonx.storage.interface import (
     label_values_of,
 )
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
-from multimonx.storage.tsdb.chunks import read_chunks
+from multimonx.storage.tsdb.chunks import read_chunk_blobs
 from multimonx.storage.tsdb.downsample import (
     Aggregates,
     Tier,
@@ -28,20 +29,93 @@ from multimonx.storage.tsdb.downsample import (
     downsample,
     reconstruct,
 )
-from multimonx.storage.tsdb.head import Snapshot, decode_block
+from multimonx.storage.tsdb.head import BLOCK_PREFIX, Snapshot, decode_block
 from multimonx.storage.tsdb.tiers import overlay, read_tier, tiers_of
 
 if TYPE_CHECKING:
     from multimonx.storage.tsdb.db import TSDB
 
 _Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+_EMPTY_T: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+_EMPTY_V: npt.NDArray[np.float64] = np.empty(0, dtype=np.float64)
 
 
-def _trim(part: _Arrays, mint: int, maxt: int) -> _Arrays:
-    ts, vs = part
-    lo = int(np.searchsorted(ts, mint, side="left"))
-    hi = int(np.searchsorted(ts, maxt, side="right"))
-    return (ts, vs) if lo == 0 and hi == len(ts) else (ts[lo:hi], vs[lo:hi])
+_BATCH = 512
+"""Series read together by a select: one head pass under the lock, one chunk query and one
+decoding pass each (it bounds the memory a batch holds)."""
+
+
+class _Decoded:
+    """The output of ``ChunkCodec.decode_many`` handed out chunk by chunk, in order."""
+
+    __slots__ = ("_at", "_next", "_ts", "_vs")
+
+    def __init__(
+        self,
+        decoded: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]],
+    ) -> None:
+        self._ts, self._vs, counts = decoded
+        self._at = [0, *np.cumsum(counts).tolist()]
+        self._next = 0
+
+    def take(self, chunks: int) -> _Arrays:
+        """The samples of the next ``chunks`` chunks (views)."""
+        lo, hi = self._at[self._next], self._at[self._next + chunks]
+        self._next += chunks
+        return self._ts[lo:hi], self._vs[lo:hi]
+
+
+class _Pieces:
+    """Sample pieces of a batch of series, concatenated in one go (see ``TSDBQuerier._read_many``).
+
+    Per series, its pieces in time order (disk chunks, head blocks, the open block) then its
+    out-of-order samples; ``unsorted`` marks series whose pieces may overlap or repeat.
+    """
+
+    __slots__ = ("lengths", "ts", "unsorted", "vs")
+
+    def __init__(self) -> None:
+        self.ts: list[npt.NDArray[np.int64]] = []
+        self.vs: list[npt.NDArray[np.float64]] = []
+        self.lengths: list[int] = []
+        self.unsorted: list[int] = []
+
+    def add(self, parts: list[_Arrays], *, unsorted: bool) -> None:
+        """One series' pieces."""
+        if unsorted:
+            self.unsorted.append(len(self.lengths))
+        self.lengths.append(sum(len(t) for t, _ in parts))
+        for t, v in parts:
+            self.ts.append(t)
+            self.vs.append(v)
+
+    def split(self, mint: int, maxt: int) -> list[_Arrays]:
+        """Per series: its samples within ``[mint, maxt]``, sorted, without repeats (the first
+        piece holding a timestamp wins: disk, then head, then out-of-order)."""
+        if not self.ts:
+            return [(_EMPTY_T, _EMPTY_V)] * len(self.lengths)
+        ts = np.concatenate(self.ts)
+        vs = np.concatenate(self.vs)
+        bounds = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        np.cumsum(self.lengths, out=bounds[1:])
+        # Pieces are in time order but may touch or overlap where a flush, a merge or a late
+        # sample met: any series not strictly increasing takes the slow path.
+        falling = np.flatnonzero(ts[1:] <= ts[:-1]) + 1
+        slow = set(self.unsorted)
+        if len(falling):
+            owner = np.searchsorted(bounds, falling, side="right") - 1
+            inside = falling != bounds[owner]  # a series' first sample may go down
+            slow.update(owner[inside].tolist())
+        keep = (ts >= mint) & (ts <= maxt)
+        kept = np.zeros(len(ts) + 1, dtype=np.int64)
+        np.cumsum(keep, out=kept[1:])
+        at = kept[bounds].tolist()
+        kts, kvs = ts[keep], vs[keep]
+        out: list[_Arrays] = [(kts[a:b], kvs[a:b]) for a, b in itertools.pairwise(at)]
+        for i in slow:
+            uniq, first = np.unique(out[i][0], return_index=True)
+            out[i] = (uniq.astype(np.int64, copy=False), out[i][1][first])
+        return out
 
 
 class TSDBQuerier:
@@ -94,45 +168,44 @@ class TSDBQuerier:
             self._codec = ChunkCodec()
         return self._codec
 
-    def _read(self, sid: int, mint: int, maxt: int) -> _Arrays:
+    def _read_many(self, sids: Sequence[int], mint: int, maxt: int) -> list[_Arrays]:
+        """The samples of each of ``sids`` within ``[mint, maxt]``: head parts taken in one
+        pass under the lock, chunks on disk in one query, every compressed block decoded in
+        one vectorised pass (``ChunkCodec.decode_many``), then split per series."""
         db = self._db
+        snap = self._snap
         with db.head_lock:
-            head = db.head.read(self._snap, sid, mint, maxt)
-        pairs = head.pairs
-        parts: list[_Arrays] = []
+            heads = [db.head.read(snap, sid, mint, maxt) for sid in sids]
+        on_disk: dict[int, list[bytes]] = {}
         if mint < self._flushed_before and self._conn is not None:
-            parts.extend(
-                read_chunks(
-                    self._conn,
-                    self._codec_(),
-                    sid,
-                    mint,
-                    maxt,
-                    range_ms=db.options.chunk_range_ms,
-                )
+            found = read_chunk_blobs(
+                self._conn, sids, mint, maxt, range_ms=db.options.chunk_range_ms
             )
-        for block in head.blocks:  # decoded outside the head lock: blobs are immutable
-            parts.append(decode_block(self._codec_(), block))
-        parts = [_trim(p, mint, maxt) for p in parts]
-        parts = [p for p in parts if len(p[0])]
-        if len(head.head_t):
+            for sid, data in found:
+                on_disk.setdefault(sid, []).append(data)
+        codec = self._codec_()
+        disk_blobs = [data for sid in sids for data in on_disk.get(sid, ())]
+        head_blobs = [b for head in heads for b in head.blocks if isinstance(b, bytes)]
+        disk = _Decoded(codec.decode_many(disk_blobs))
+        blocks = _Decoded(codec.decode_many(head_blobs, skip=BLOCK_PREFIX))
+        pieces = _Pieces()
+        for sid, head in zip(sids, heads, strict=True):
+            parts = [disk.take(len(on_disk.get(sid, ())))]
+            for block in head.blocks:  # blobs decoded above, sealed blocks (rare) here
+                if isinstance(block, bytes):
+                    parts.append(blocks.take(1))
+                else:
+                    parts.append(decode_block(codec, block))
             parts.append((head.head_t, head.head_v))
-        if not parts and not pairs:
-            return head.head_t, head.head_v
-        if pairs:
-            parts.append(
-                (
-                    np.fromiter((t for t, _ in pairs), np.int64, len(pairs)),
-                    np.fromiter((v for _, v in pairs), np.float64, len(pairs)),
+            if head.pairs:
+                parts.append(
+                    (
+                        np.fromiter((t for t, _ in head.pairs), np.int64, len(head.pairs)),
+                        np.fromiter((v for _, v in head.pairs), np.float64, len(head.pairs)),
+                    )
                 )
-            )
-        if len(parts) == 1 and not pairs:  # out-of-order pairs are unsorted
-            return parts[0]
-        ts = np.concatenate([p[0] for p in parts])
-        vs = np.concatenate([p[1] for p in parts])
-        # Earlier parts win on equal timestamps (disk, then head, then out-of-order).
-        uniq, first = np.unique(ts, return_index=True)
-        return uniq.astype(np.int64, copy=False), vs[first]
+            pieces.add(parts, unsorted=bool(head.pairs))
+        return pieces.split(mint, maxt)
 
     def _tier_for(self, hints: SelectHints | None, mint: int, maxt: int) -> Tier | None:
         """The downsampled tier to answer from, or None for raw samples.
@@ -147,25 +220,29 @@ class TSDBQuerier:
         choice = choose_tier(mint, maxt, hints.step_ms, self._db.clock(), tiers)
         return choice.tier if choice.tier.bucket_ms else None
 
-    def _read_tier(self, tier: Tier, sid: int, mint: int, maxt: int, func: str | None) -> _Arrays:
-        """One series from ``tier``, one point per bucket valued for ``func``; buckets that
-        raw data still holds (the newest, not yet aggregated) are computed from it."""
+    def _read_tier(
+        self, tier: Tier, sids: Sequence[int], mint: int, maxt: int, func: str | None
+    ) -> list[_Arrays]:
+        """Each of ``sids`` from ``tier``, one point per bucket valued for ``func``; buckets
+        that raw data still holds (the newest, not yet aggregated) are computed from it."""
         stored = read_tier(
             self._conn_(),
             self._codec_(),
             tier.name,
-            [sid],
+            sids,
             mint,
             maxt,
             range_ms=self._db.options.chunk_range_ms,
-        ).get(sid)
-        raw_ts, raw_vs = self._read(sid, mint, maxt)
-        fresh = downsample(raw_ts, raw_vs, tier.bucket_ms) if len(raw_ts) else None
-        if fresh is None:
-            combined = stored if stored is not None else Aggregates.empty()
-        else:
-            combined = overlay(stored, fresh)
-        return reconstruct(combined, func)
+        )
+        out = []
+        for sid, (raw_ts, raw_vs) in zip(sids, self._read_many(sids, mint, maxt), strict=True):
+            old = stored.get(sid)
+            if len(raw_ts):
+                combined = overlay(old, downsample(raw_ts, raw_vs, tier.bucket_ms))
+            else:
+                combined = old if old is not None else Aggregates.empty()
+            out.append(reconstruct(combined, func))
+        return out
 
     def _conn_(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -190,16 +267,21 @@ class TSDBQuerier:
         if mint > maxt:
             return
         tier = self._tier_for(hints, mint, maxt)
-        for labels, sid in self._matching(matchers):
-            if limit is not None and emitted >= limit:
-                return
+        func = hints.func if hints is not None else None
+        matching = self._matching(matchers)
+        for lo in range(0, len(matching), _BATCH):
+            batch = matching[lo : lo + _BATCH]
+            sids = [sid for _, sid in batch]
             if tier is None:
-                ts, vs = self._read(sid, mint, maxt)
+                found = self._read_many(sids, mint, maxt)
             else:
-                ts, vs = self._read_tier(tier, sid, mint, maxt, hints.func if hints else None)
-            if len(ts):
-                emitted += 1
-                yield Series(labels, ts, vs)
+                found = self._read_tier(tier, sids, mint, maxt, func)
+            for (labels, _), (ts, vs) in zip(batch, found, strict=True):
+                if limit is not None and emitted >= limit:
+                    return
+                if len(ts):
+                    emitted += 1
+                    yield Series(labels, ts, vs)
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted label names of matching series with samples in range."""
