@@ -11,7 +11,9 @@ push. The same data goes:
 - then to our storage (``--ours memory``: MemoryStorage with its journal, as the server runs
   it; ``--ours tsdb``: the embedded engine) in a child process (``--ours-worker``) so that its
   resident memory is its own, from the same number of threads, one commit per request-sized
-  batch.
+  batch. The worker runs as ``multimonx server`` would: its garbage-collector settings
+  (``tune_gc``) and the engine's flushes of closed windows, driven by the data's time
+  (``DataTimeFlush``) since hours of data arrive in minutes.
 
 Printed for both and as ``ours/prometheus``: sustained ingest samples/s, bytes per sample on
 disk, resident memory per series, and the median latency of (a) one series over 2 h, (b) one
@@ -43,6 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from multimonx.cli.gctune import tune_gc
 from multimonx.model import Matcher
 from nodegen import DataConfig, make_blocks
 from procstat import cpu_seconds, free_port, proc_status
@@ -122,6 +125,43 @@ def open_ours(kind: str, data_dir: Path) -> Any:
     return MemoryStorage(Journal(data_dir / "journal.db"))
 
 
+class DataTimeFlush:
+    """The engine's background flush, driven by the data's clock instead of the wall's.
+
+    The server flushes every minute the windows that ended ``flush_delay`` ago. The benchmark
+    replays hours of data in minutes, so here the senders report how far their data has got
+    and, each time the slowest of them has advanced another ``FLUSH_EVERY_MS`` of data time,
+    one of them runs ``flush(now_ms=that time)`` in its own thread: the same work, in the same
+    process, at the same points of the data as a server ingesting it live would do it.
+    """
+
+    FLUSH_EVERY_MS = 60_000
+
+    def __init__(self, storage: Any, start_ms: int, senders: int) -> None:
+        self._flush = getattr(storage, "flush", None)
+        self._progress = [start_ms] * senders
+        self._done = start_ms
+        self._lock = threading.Lock()
+        self.seconds = 0.0
+
+    def reached(self, sender: int, data_ms: int) -> None:
+        """``sender`` has appended everything before ``data_ms``."""
+        self._progress[sender] = data_ms
+        now = min(self._progress)
+        if self._flush is None or now - self._done < self.FLUSH_EVERY_MS:
+            return
+        if not self._lock.acquire(blocking=False):
+            return  # another sender is flushing
+        try:
+            if now - self._done >= self.FLUSH_EVERY_MS:
+                t0 = time.perf_counter()
+                self._flush(now_ms=now)
+                self.seconds += time.perf_counter() - t0
+                self._done = now
+        finally:
+            self._lock.release()
+
+
 def ours_worker(args: argparse.Namespace) -> dict[str, Any]:
     """Ingest and query in this process; the measurements as a JSON-able dict."""
     cfg = DataConfig(**json.loads(args.ours_worker))
@@ -130,11 +170,14 @@ def ours_worker(args: argparse.Namespace) -> dict[str, Any]:
     gc.collect()
     rss_before = proc_status(os.getpid(), "VmRSS")
     storage = open_ours(args.ours, data_dir)
+    tune_gc()  # as `multimonx server` does once its storage is open
     gen_cpu = [0.0] * args.senders
+    flusher = DataTimeFlush(storage, cfg.start_ms, args.senders)
 
     def ingest(i: int) -> None:
         mine = blocks[i :: args.senders]
         for first, rounds in cfg.batches():
+            flusher.reached(i, cfg.start_ms + first * cfg.interval_ms)
             for block in mine:
                 t0 = time.thread_time()
                 values, stamps = block.batch(first, rounds)
@@ -203,6 +246,7 @@ def ours_worker(args: argparse.Namespace) -> dict[str, Any]:
         "wall_s": wall,
         "cpu_s": cpu,
         "gen_cpu_s": sum(gen_cpu),
+        "flush_s": flusher.seconds,
         "rss_delta": rss,
         "disk_ingest": disk_ingest,
         "disk_closed": dir_bytes(data_dir),
@@ -384,7 +428,9 @@ def report(
         f"notes: Prometheus used {prom['cpu_s']:.1f} CPU-s; its senders (this process) "
         f"{prom['sender_cpu_s']:.1f} CPU-s of which generation+encoding "
         f"{prom['gen_cpu_s']:.1f}; ours' CPU includes its generation ({ours['gen_cpu_s']:.1f} "
-        "CPU-s). Disk after ingest: Prometheus TSDB dir incl. WAL, ours data dir; at rest: "
+        f"CPU-s) and its flushes of closed windows to chunks ({ours.get('flush_s', 0.0):.1f} s, "
+        "run by data time as the server runs them by wall time). "
+        "Disk after ingest: Prometheus TSDB dir incl. WAL, ours data dir; at rest: "
         "Prometheus snapshot block of the head (chunks+index), ours data dir after flushing every "
         "window and close(). "
         "Memory: VmRSS growth from before ingest to after it / series (Prometheus "
