@@ -99,15 +99,36 @@ def test_pieces_split_trims_merges_and_keeps_the_first() -> None:
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
         return np.array(ts, dtype=np.int64), np.array(vs, dtype=np.float64)
 
+    shared = pieces.source(*arr([0, 1, 2, 3, 4, 5], [0, 10, 20, 30, 40, 50]))
     # Touching pieces whose overlap repeats a timestamp: the earlier piece's value wins.
-    pieces.add([arr([1, 2, 3], [1, 2, 3]), arr([3, 4], [30, 4])], unsorted=False)
-    pieces.add([], unsorted=False)  # a series with nothing
-    pieces.add([arr([0, 5], [0, 5])], unsorted=False)  # lower than the series before: fine
-    pieces.add([arr([2, 6], [2, 6]), arr([4, 1], [4, 1])], unsorted=True)  # out-of-order
+    pieces.array(*arr([1, 2, 3], [1, 2, 3]))
+    pieces.array(*arr([3, 4], [30, 4]))
+    pieces.end_series(unsorted=False)
+    pieces.end_series(unsorted=False)  # a series with nothing
+    pieces.array(*arr([0, 5], [0, 5]))  # lower than the series before: fine
+    pieces.end_series(unsorted=False)
+    pieces.array(*arr([2, 6], [2, 6]))
+    pieces.array(*arr([4, 1], [4, 1]))  # out-of-order samples
+    pieces.end_series(unsorted=True)
+    # Segments of one source, contiguous across two series (merged into one gather run).
+    pieces.segment(shared, 1, 2)
+    pieces.end_series(unsorted=False)
+    pieces.segment(shared, 3, 3)
+    pieces.segment(shared, 0, 0)
+    pieces.end_series(unsorted=False)
     got = [(t.tolist(), v.tolist()) for t, v in pieces.split(2, 5)]
     assert got == [
         ([2, 3, 4], [2.0, 3.0, 4.0]),
         ([], []),
         ([5], [5.0]),
         ([2, 4], [2.0, 4.0]),
+        ([2], [20.0]),
+        ([3, 4, 5], [30.0, 40.0, 50.0]),
     ]
+
+
+def test_pieces_of_empty_series_only() -> None:
+    pieces = querier_module._Pieces()
+    pieces.end_series(unsorted=False)
+    pieces.end_series(unsorted=True)
+    assert [len(t) for t, _ in pieces.split(MIN_TIME_MS, MAX_TIME_MS)] == [0, 0]

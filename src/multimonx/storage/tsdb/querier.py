@@ -45,60 +45,78 @@ _BATCH = 512
 decoding pass each (it bounds the memory a batch holds)."""
 
 
-class _Decoded:
-    """The output of ``ChunkCodec.decode_many`` handed out chunk by chunk, in order."""
-
-    __slots__ = ("_at", "_next", "_ts", "_vs")
-
-    def __init__(
-        self,
-        decoded: tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.int64]],
-    ) -> None:
-        self._ts, self._vs, counts = decoded
-        self._at = [0, *np.cumsum(counts).tolist()]
-        self._next = 0
-
-    def take(self, chunks: int) -> _Arrays:
-        """The samples of the next ``chunks`` chunks (views)."""
-        lo, hi = self._at[self._next], self._at[self._next + chunks]
-        self._next += chunks
-        return self._ts[lo:hi], self._vs[lo:hi]
-
-
 class _Pieces:
-    """Sample pieces of a batch of series, concatenated in one go (see ``TSDBQuerier._read_many``).
+    """The samples of a batch of series, gathered in one go (see ``TSDBQuerier._read_many``).
 
-    Per series, its pieces in time order (disk chunks, head blocks, the open block) then its
-    out-of-order samples; ``unsorted`` marks series whose pieces may overlap or repeat.
+    Sources are whole arrays (the decoded disk chunks, the decoded head blocks, each open
+    block, ...); a series is a run of segments of them, in time order (disk chunks, head
+    blocks, the open block), then its out-of-order samples. ``unsorted`` marks the series whose
+    segments may overlap or repeat.
     """
 
-    __slots__ = ("lengths", "ts", "unsorted", "vs")
+    __slots__ = ("_at", "_seg_len", "_seg_src", "_seg_start", "_sources", "lengths", "unsorted")
 
     def __init__(self) -> None:
-        self.ts: list[npt.NDArray[np.int64]] = []
-        self.vs: list[npt.NDArray[np.float64]] = []
+        self._sources: list[_Arrays] = []
+        self._seg_src: list[int] = []
+        self._seg_start: list[int] = []
+        self._seg_len: list[int] = []
+        self._at = 0
         self.lengths: list[int] = []
         self.unsorted: list[int] = []
 
-    def add(self, parts: list[_Arrays], *, unsorted: bool) -> None:
-        """One series' pieces."""
+    def source(self, ts: npt.NDArray[np.int64], vs: npt.NDArray[np.float64]) -> int:
+        """Register a source array pair; its number for ``segment``."""
+        self._sources.append((ts, vs))
+        return len(self._sources) - 1
+
+    def segment(self, src: int, start: int, length: int) -> None:
+        """Append ``length`` samples of source ``src`` from ``start`` to the current series."""
+        if not length:
+            return
+        self._at += length
+        seg_len = self._seg_len
+        if seg_len and self._seg_src[-1] == src and self._seg_start[-1] + seg_len[-1] == start:
+            seg_len[-1] += length  # contiguous with the previous one (even across series)
+            return
+        self._seg_src.append(src)
+        self._seg_start.append(start)
+        seg_len.append(length)
+
+    def array(self, ts: npt.NDArray[np.int64], vs: npt.NDArray[np.float64]) -> None:
+        """Append a whole array pair to the current series."""
+        if len(ts):
+            self.segment(self.source(ts, vs), 0, len(ts))
+
+    def end_series(self, *, unsorted: bool) -> None:
+        """Close the current series (its segments are those appended since the last call)."""
         if unsorted:
             self.unsorted.append(len(self.lengths))
-        self.lengths.append(sum(len(t) for t, _ in parts))
-        for t, v in parts:
-            self.ts.append(t)
-            self.vs.append(v)
+        self.lengths.append(self._at)
+        self._at = 0
+
+    def _gather(self) -> _Arrays:
+        """Every series' segments, concatenated in order."""
+        sizes = [len(t) for t, _ in self._sources]
+        src_at = np.zeros(len(sizes) + 1, dtype=np.int64)
+        np.cumsum(sizes, out=src_at[1:])
+        all_t = np.concatenate([t for t, _ in self._sources])
+        all_v = np.concatenate([v for _, v in self._sources])
+        seg_len = np.array(self._seg_len, dtype=np.int64)
+        out_at = np.cumsum(seg_len) - seg_len
+        shift = src_at[np.array(self._seg_src, dtype=np.int64)] + self._seg_start - out_at
+        index = np.repeat(shift, seg_len) + np.arange(int(out_at[-1] + seg_len[-1]))
+        return all_t[index], all_v[index]
 
     def split(self, mint: int, maxt: int) -> list[_Arrays]:
         """Per series: its samples within ``[mint, maxt]``, sorted, without repeats (the first
-        piece holding a timestamp wins: disk, then head, then out-of-order)."""
-        if not self.ts:
+        segment holding a timestamp wins: disk, then head, then out-of-order)."""
+        if not self._seg_len:
             return [(_EMPTY_T, _EMPTY_V)] * len(self.lengths)
-        ts = np.concatenate(self.ts)
-        vs = np.concatenate(self.vs)
+        ts, vs = self._gather()
         bounds = np.zeros(len(self.lengths) + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=bounds[1:])
-        # Pieces are in time order but may touch or overlap where a flush, a merge or a late
+        # Segments are in time order but may touch or overlap where a flush, a merge or a late
         # sample met: any series not strictly increasing takes the slow path.
         falling = np.flatnonzero(ts[1:] <= ts[:-1]) + 1
         slow = set(self.unsorted)
@@ -176,35 +194,42 @@ class TSDBQuerier:
         snap = self._snap
         with db.head_lock:
             heads = [db.head.read(snap, sid, mint, maxt) for sid in sids]
-        on_disk: dict[int, list[bytes]] = {}
+        found_rows: list[tuple[int, bytes]] = []
         if mint < self._flushed_before and self._conn is not None:
-            found = read_chunk_blobs(
+            found_rows = read_chunk_blobs(
                 self._conn, sids, mint, maxt, range_ms=db.options.chunk_range_ms
             )
-            for sid, data in found:
-                on_disk.setdefault(sid, []).append(data)
+        on_disk: dict[int, tuple[int, int]] = {}  # sid -> (its first row, its row count)
+        for i, (sid, _) in enumerate(found_rows):
+            row, n = on_disk.get(sid, (i, 0))
+            on_disk[sid] = (row, n + 1)
         codec = self._codec_()
-        disk_blobs = [data for sid in sids for data in on_disk.get(sid, ())]
+        disk_blobs = [data for _, data in found_rows]
         head_blobs = [b for head in heads for b in head.blocks if isinstance(b, bytes)]
-        disk = _Decoded(codec.decode_many(disk_blobs))
-        blocks = _Decoded(codec.decode_many(head_blobs, skip=BLOCK_PREFIX))
         pieces = _Pieces()
+        disk_t, disk_v, disk_counts = codec.decode_many(disk_blobs)
+        disk_src = pieces.source(disk_t, disk_v)
+        disk_at = [0, *np.cumsum(disk_counts).tolist()]
+        head_t, head_v, head_counts = codec.decode_many(head_blobs, skip=BLOCK_PREFIX)
+        head_src = pieces.source(head_t, head_v)
+        head_at = [0, *np.cumsum(head_counts).tolist()]
+        blob = 0
         for sid, head in zip(sids, heads, strict=True):
-            parts = [disk.take(len(on_disk.get(sid, ())))]
+            first, n = on_disk.get(sid, (0, 0))
+            pieces.segment(disk_src, disk_at[first], disk_at[first + n] - disk_at[first])
             for block in head.blocks:  # blobs decoded above, sealed blocks (rare) here
                 if isinstance(block, bytes):
-                    parts.append(blocks.take(1))
+                    pieces.segment(head_src, head_at[blob], head_at[blob + 1] - head_at[blob])
+                    blob += 1
                 else:
-                    parts.append(decode_block(codec, block))
-            parts.append((head.head_t, head.head_v))
+                    pieces.array(*decode_block(codec, block))
+            pieces.array(head.head_t, head.head_v)
             if head.pairs:
-                parts.append(
-                    (
-                        np.fromiter((t for t, _ in head.pairs), np.int64, len(head.pairs)),
-                        np.fromiter((v for _, v in head.pairs), np.float64, len(head.pairs)),
-                    )
+                pieces.array(
+                    np.fromiter((t for t, _ in head.pairs), np.int64, len(head.pairs)),
+                    np.fromiter((v for _, v in head.pairs), np.float64, len(head.pairs)),
                 )
-            pieces.add(parts, unsorted=bool(head.pairs))
+            pieces.end_series(unsorted=bool(head.pairs))
         return pieces.split(mint, maxt)
 
     def _tier_for(self, hints: SelectHints | None, mint: int, maxt: int) -> Tier | None:
