@@ -11,17 +11,18 @@ from __future__ import annotations
 import sqlite3
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
 
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import window_bounds
-from multimonx.storage.tsdb.head import Extract, decode_block
+from multimonx.storage.tsdb.head import BLOCK_PREFIX, Extract, decode_block
 from multimonx.storage.tsdb.usage import TierUsage, store
 
 _pack = struct.Struct("<d").pack
+_Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 
 
 @dataclass(slots=True)
@@ -42,13 +43,41 @@ class FlushResult:
         return TierUsage.of("chunks_raw", self.raw_bytes, self.raw_chunks)
 
 
-def series_samples(
-    codec: ChunkCodec, e: Extract
-) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+_DECODE_BATCH = 1024
+"""Series whose head blocks are decoded together (bounds the memory of a flush's decoding)."""
+
+
+def _closed_blocks(codec: ChunkCodec, extracts: Sequence[Extract]) -> list[list[_Arrays]]:
+    """Per extract, its closed head blocks decoded, in order: every blob of the batch in one
+    ``decode_many`` pass (a run of consecutive blobs comes back as one slice), sealed blocks
+    (not encoded yet) one by one."""
+    blobs = [b for e in extracts for b in e.blocks if isinstance(b, bytes)]
+    all_t, all_v, counts = codec.decode_many(blobs, skip=BLOCK_PREFIX)
+    at = [0, *np.cumsum(counts).tolist()]
+    out: list[list[_Arrays]] = []
+    blob = 0
+    for e in extracts:
+        parts: list[_Arrays] = []
+        run = blob
+        for block in e.blocks:
+            if isinstance(block, bytes):
+                blob += 1
+                continue
+            if blob > run:
+                parts.append((all_t[at[run] : at[blob]], all_v[at[run] : at[blob]]))
+            parts.append(decode_block(codec, block))
+            run = blob
+        if blob > run:
+            parts.append((all_t[at[run] : at[blob]], all_v[at[run] : at[blob]]))
+        out.append(parts)
+    return out
+
+
+def series_samples(e: Extract, blocks: list[_Arrays]) -> _Arrays:
     """The extracted samples of one series, sorted by time: its closed head blocks (decoded
-    here, outside the head lock), the open block's part, then the out-of-order samples (the
-    in-order and out-of-order parts never share a timestamp)."""
-    parts = [decode_block(codec, block) for block in e.blocks]
+    by ``_closed_blocks``, outside the head lock), the open block's part, then the
+    out-of-order samples (the in-order and out-of-order parts never share a timestamp)."""
+    parts = list(blocks)
     if e.n_head:
         parts.append((e.head_t, e.head_v))
     if e.ooo_t:
@@ -75,10 +104,39 @@ def write_extracts(
     """Write the chunk rows of ``extracts`` (inside the caller's transaction). Windows
     starting below ``merge_below`` may already have a row on disk and are merged into it.
     The tier totals in meta (``usage``) change in the same transaction."""
-    result = FlushResult()
-    inserts: list[tuple[int, int, int, int, bytes]] = []
-    for e in extracts:
-        ts, vs = series_samples(codec, e)
+    writer = _RowWriter(db, codec, range_ms, merge_below)
+    for lo in range(0, len(extracts), _DECODE_BATCH):
+        batch = extracts[lo : lo + _DECODE_BATCH]
+        for e, blocks in zip(batch, _closed_blocks(codec, batch), strict=True):
+            writer.series(e.sid, series_samples(e, blocks))
+    db.executemany(
+        "INSERT INTO chunks_raw (series_id, mint, maxt, count, data) VALUES (?, ?, ?, ?, ?)",
+        writer.inserts,
+    )
+    result = writer.result
+    result.chunks_written = len(writer.inserts)
+    result.raw_bytes += sum(len(row[4]) for row in writer.inserts)
+    result.raw_chunks += len(writer.inserts)
+    store(db, result.usage())
+    return result
+
+
+@dataclass(slots=True)
+class _RowWriter:
+    """Chunk rows of one flush, collected series by series for one ``executemany``."""
+
+    db: sqlite3.Connection
+    codec: ChunkCodec
+    range_ms: int
+    merge_below: int
+    result: FlushResult = field(default_factory=FlushResult)
+    inserts: list[tuple[int, int, int, int, bytes]] = field(default_factory=list)
+
+    def series(self, sid: int, samples: _Arrays) -> None:
+        """One series' rows, one per window (merged with the rows on disk for windows
+        below ``merge_below``)."""
+        ts, vs = samples
+        range_ms, result = self.range_ms, self.result
         windows = ts // range_ms  # window numbers (no overflow at the int64 ends)
         cuts = np.flatnonzero(np.diff(windows)) + 1
         starts = [0, *cuts.tolist()]
@@ -86,25 +144,16 @@ def write_extracts(
         for lo, hi in zip(starts, ends, strict=True):
             wt, wv = ts[lo:hi], vs[lo:hi]
             first = int(wt[0])
-            if first - first % range_ms < merge_below:
+            if first - first % range_ms < self.merge_below:
                 merged = _merge_existing(
-                    db, codec, e.sid, (wt, wv), range_ms=range_ms, result=result
+                    self.db, self.codec, sid, (wt, wv), range_ms=range_ms, result=result
                 )
                 if merged is not None:
                     wt, wv = merged
                     result.chunks_merged += 1
             else:
                 result.samples_added += len(wt)
-            inserts.append((e.sid, int(wt[0]), int(wt[-1]), len(wt), codec.encode(wt, wv)))
-    db.executemany(
-        "INSERT INTO chunks_raw (series_id, mint, maxt, count, data) VALUES (?, ?, ?, ?, ?)",
-        inserts,
-    )
-    result.chunks_written = len(inserts)
-    result.raw_bytes += sum(len(row[4]) for row in inserts)
-    result.raw_chunks += len(inserts)
-    store(db, result.usage())
-    return result
+            self.inserts.append((sid, int(wt[0]), int(wt[-1]), len(wt), self.codec.encode(wt, wv)))
 
 
 def _merge_existing(
