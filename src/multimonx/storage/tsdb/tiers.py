@@ -42,6 +42,7 @@ blocked, and the flush waits at most one page for the write lock (busy_timeout).
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import sqlite3
 import threading
@@ -191,21 +192,24 @@ def read_tier(  # noqa: PLR0917 (the querier's call shape, as in the design)
     bucket_ms = _BUCKETS[tier_name]
     low = chunks.window_bounds(max(mint, MIN_TIME_MS), range_ms)[0]
     high = chunks.window_bounds(min(maxt, MAX_TIME_MS), range_ms)[1]
+    rows = db.execute(
+        _on(
+            table,
+            "SELECT series_id, data FROM TABLE WHERE series_id IN "
+            "(SELECT value FROM json_each(?)) AND mint >= ? AND mint <= ? "
+            "ORDER BY series_id, mint",
+        ),
+        (json.dumps(list(series_ids)), low, high),
+    ).fetchall()
+    by_series: dict[int, list[Aggregates]] = {}
+    for sid, data in rows:
+        by_series.setdefault(sid, []).append(decode_aggregates(codec, bytes(data), bucket_ms))
     out: dict[int, Aggregates] = {}
-    for sid in series_ids:
-        rows = db.execute(
-            _on(
-                table,
-                "SELECT data FROM TABLE WHERE series_id = ? AND mint >= ? AND mint <= ? "
-                "ORDER BY mint",
-            ),
-            (sid, low, high),
-        ).fetchall()
-        parts = [decode_aggregates(codec, bytes(r[0]), bucket_ms) for r in rows]
+    names = ("timestamps", "bucket_start", "min", "max", "sum", "count", "last")
+    for sid, parts in by_series.items():
         aggs = concat(parts)
         inside = (aggs.timestamps >= mint) & (aggs.timestamps <= maxt)
         if bool(inside.any()):
-            names = ("timestamps", "bucket_start", "min", "max", "sum", "count", "last")
             out[sid] = Aggregates(*(getattr(aggs, n)[inside] for n in names))
     return out
 
