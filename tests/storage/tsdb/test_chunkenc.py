@@ -318,15 +318,21 @@ def damaged_samples() -> list[tuple[str, bytes]]:
     ]
 
 
-@pytest.mark.parametrize(("name", "data"), damaged_samples(), ids=[s[0] for s in damaged_samples()])
-def test_every_truncation_and_bit_flip_is_a_format_error_or_decodes(name: str, data: bytes) -> None:
-    codec = ChunkCodec()
+def truncations_and_bit_flips(data: bytes) -> list[bytes]:
+    """Every prefix of ``data`` and every copy of it with one bit flipped."""
     candidates = [data[:cut] for cut in range(len(data))]
     for i in range(len(data)):
         for bit in range(8):
             flipped = bytearray(data)
             flipped[i] ^= 1 << bit
             candidates.append(bytes(flipped))
+    return candidates
+
+
+@pytest.mark.parametrize(("name", "data"), damaged_samples(), ids=[s[0] for s in damaged_samples()])
+def test_every_truncation_and_bit_flip_is_a_format_error_or_decodes(name: str, data: bytes) -> None:
+    codec = ChunkCodec()
+    candidates = truncations_and_bit_flips(data)
     errors = 0
     for candidate in candidates:
         try:
@@ -594,12 +600,7 @@ def test_a_damaged_chunk_among_good_ones_fails_decode_many_as_decode(
 def test_every_truncation_and_bit_flip_fails_decode_many_as_decode(name: str, data: bytes) -> None:
     codec = ChunkCodec()
     good = codec.encode(np.array([5, 6], dtype=np.int64), np.array([1.0, -1.0]))
-    candidates = [data[:cut] for cut in range(len(data))]
-    for i in range(len(data)):
-        for bit in range(8):
-            flipped = bytearray(data)
-            flipped[i] ^= 1 << bit
-            candidates.append(bytes(flipped))
+    candidates = truncations_and_bit_flips(data)
     for candidate in candidates:
         error = format_error(partial(codec.decode, candidate))
         assert format_error(partial(codec.decode_many, [good, candidate, good])) == error, name
