@@ -35,6 +35,7 @@ OPTS = TSDBOptions(
     five_minute_retention_ms=4 * HOUR,
 )
 NAMES = ("raw", "1m", "5m")
+AGG_FIELDS = ("timestamps", "bucket_start", "min", "max", "sum", "count", "last")
 TABLES = ("chunks_raw", "chunks_1m", "chunks_5m")
 
 Samples = dict[Labels, tuple[np.ndarray, np.ndarray]]
@@ -92,12 +93,6 @@ def same(a: Aggregates, b: Aggregates) -> bool:
 
 def since(a: Aggregates, t: int) -> Aggregates:
     keep = a.timestamps >= t
-    names = ("timestamps", "bucket_start", "min", "max", "sum", "count", "last")
-    return Aggregates(*(getattr(a, n)[keep] for n in names))
-
-
-def until(a: Aggregates, t: int) -> Aggregates:
-    keep = a.timestamps < t
     names = ("timestamps", "bucket_start", "min", "max", "sum", "count", "last")
     return Aggregates(*(getattr(a, n)[keep] for n in names))
 
@@ -270,15 +265,13 @@ def test_retention_keeps_unaggregated_raw_and_reclaims_space(
     assert (sid, t_late) not in rows(path, "chunks_raw")
     assert samples_meta(path) == raw_samples(path)
     assert totals_right(db, path, changes)
-    # Its window's other buckets are kept; the bucket it touched summarises the backfill
-    # only (the documented cost of backfilling expired raw windows).
+    # The bucket it fell into already had its aggregate: the stored one wins (the raw row
+    # expired, so the backfill cannot be merged with the samples it summarised).
     ts, vs = data[L(0)]
     keep = (ts >= T0 + 90 * MIN) & (ts < T0 + 100 * MIN)
     want = downsample(ts[keep], vs[keep], MIN)
     got = tier(path, "1m", [sid], T0 + 90 * MIN, T0 + 100 * MIN - 1)[sid]
-    assert same(since(got, T0 + 91 * MIN), since(want, T0 + 91 * MIN))
-    first = downsample(np.array([t_late]), np.array([42.0]), MIN)
-    assert same(until(got, T0 + 91 * MIN), first)
+    assert same(got, want)
     # Later still, everything expires and the file shrinks.
     pages = pragma(path, "page_count")
     n1, n5 = len(rows(path, "chunks_1m")), len(rows(path, "chunks_5m"))
@@ -336,6 +329,52 @@ def test_out_of_order_backfill_updates_aggregates(
         assert same(tier(path, "5m", [sid])[sid], merge(want, 5 * MIN))
     assert not job.run_once(T0 + HOUR).rescanned
     assert len(rows(path, "chunks_1m")) == 3 * 6
+
+
+def test_backfill_after_raw_expiry_only_fills_empty_buckets(
+    store: tuple[TSDB, Path], job: TierJob, changes: list[TierUsage]
+) -> None:
+    db, path = store
+    data = synthetic(1, 1, 15_000)
+    ((lbl, (ts, vs)),) = data.items()
+    gap = (ts >= T0 + 15 * MIN) & (ts < T0 + 16 * MIN)  # an empty minute to fill later
+    data = {lbl: (ts[~gap], vs[~gap])}
+    ingest(db, data)
+    db.flush(T0 + HOUR)
+    job.run_once(T0 + HOUR)
+    sid = sids(db, data)[lbl]
+    now = T0 + HOUR + 35 * MIN  # raw rows of windows ending before T0 + 35 min are gone
+    job.run_once(now)
+    before1 = tier(path, "1m", [sid])[sid]
+    before5 = tier(path, "5m", [sid])[sid]
+    assert not [r for r in rows(path, "chunks_raw") if r[1] < T0 + 30 * MIN]
+    # Late samples for the expired window [T0 + 10 min, T0 + 20 min): one into a minute that
+    # has its aggregate (must not change it), one into the empty minute (fills it).
+    app = db.appender()
+    app.append(lbl, T0 + 12 * MIN + 7, 1e9)
+    app.append(lbl, T0 + 15 * MIN + 30_000, 7.0)
+    app.commit()
+    db.flush(now)
+    assert job.run_once(now).rows_aggregated == 1
+    assert totals_right(db, path, changes)
+    after1 = tier(path, "1m", [sid])[sid]
+    filled = after1.bucket_start == T0 + 15 * MIN
+    assert after1.count[filled].tolist() == [1.0]
+    assert after1.sum[filled].tolist() == [7.0]
+    assert same(
+        Aggregates(*(getattr(after1, n)[~filled] for n in AGG_FIELDS)),
+        before1,
+    )
+    after5 = tier(path, "5m", [sid])[sid]
+    assert same(after5, merge(after1, 5 * MIN))
+    changed = after5.bucket_start == T0 + 15 * MIN
+    assert after5.count[changed] == before5.count[before5.bucket_start == T0 + 15 * MIN] + 1
+    assert same(
+        Aggregates(*(getattr(after5, n)[~changed] for n in AGG_FIELDS)),
+        Aggregates(
+            *(getattr(before5, n)[before5.bucket_start != T0 + 15 * MIN] for n in AGG_FIELDS)
+        ),
+    )
 
 
 @pytest.mark.parametrize("fraction", [0.7, 0.0], ids=["some-raw", "everything"])

@@ -22,9 +22,10 @@ fingerprint has no 1m row and aggregates them again (rare: backfill after an out
 
 Re-aggregating a window: the new buckets replace the stored buckets they overlap and the
 stored buckets they do not overlap are kept. A rewritten raw row holds every sample it held
-before, so this equals aggregating from scratch. The only inexact case is a backfill into a
-window whose raw row has already expired: buckets the backfill touches then summarise the
-backfilled samples only.
+before, so this equals aggregating from scratch. A backfill into a window whose raw row has
+already expired (the window ended more than the raw retention ago) is the exception: its new
+raw row holds the backfilled samples only, so there the stored buckets win and the backfill
+only fills buckets that had none (first value wins, at bucket granularity).
 
 Every transaction that writes or deletes tier rows also updates the per-tier totals of chunk
 bytes and rows in ``meta`` (``usage.store``; an aggregated window's old rows are subtracted,
@@ -249,6 +250,7 @@ class TierJob:
         self._totals = TierReport()  # sums of every run, for the engine's own metrics
         self._last: TierReport | None = None
         self._range = options.chunk_range_ms
+        self._raw_horizon = MIN_TIME_MS  # windows ending before it lost their raw rows
         self._db = chunks.open_writer(chunks_db_path)
         self._db.execute("PRAGMA busy_timeout=60000")
         self._codec = ChunkCodec()
@@ -291,6 +293,7 @@ class TierJob:
     def run_once(self, now_ms: int) -> TierReport:
         """Aggregate closed windows, apply retention and ``max_bytes``, vacuum."""
         with self._run_lock:
+            self._raw_horizon = now_ms - self.options.raw_retention_ms
             tally = _Tally()
             t0 = time.monotonic()
             rescanned = self._downsample(tally)
@@ -445,12 +448,19 @@ class TierJob:
             sid, mint, _, _, data = row
             lo, hi = chunks.window_bounds(mint, self._range)
             ts, vs = codec.decode(data)
-            m1 = overlay(
-                self._old("chunks_1m", sid, lo, hi, MINUTE_MS), downsample(ts, vs, MINUTE_MS)
-            )
-            m5 = overlay(
-                self._old("chunks_5m", sid, lo, hi, FIVE_MINUTES_MS), merge(m1, FIVE_MINUTES_MS)
-            )
+            old1 = self._old("chunks_1m", sid, lo, hi, MINUTE_MS)
+            old5 = self._old("chunks_5m", sid, lo, hi, FIVE_MINUTES_MS)
+            new1 = downsample(ts, vs, MINUTE_MS)
+            if hi >= self._raw_horizon:  # the raw row holds the whole window
+                m1 = overlay(old1, new1)
+                m5 = overlay(old5, merge(m1, FIVE_MINUTES_MS))
+            elif old1 is not None:  # a backfill after the raw row expired: stored buckets win
+                m1 = overlay(new1, old1)
+                m5 = overlay(old5, merge(m1, FIVE_MINUTES_MS))
+            else:  # the same with the 1m buckets expired too
+                m1 = new1
+                m5 = merge(new1, FIVE_MINUTES_MS)
+                m5 = m5 if old5 is None else overlay(m5, old5)
             out.append(
                 (
                     row,
