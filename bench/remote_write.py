@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import struct
 import subprocess
 import time
 import urllib.parse
@@ -43,6 +44,7 @@ _TS_BYTES = 6
 # One Sample field inside a TimeSeries: tag+len (2), value tag (1), double (8), ts tag (1), ts (6).
 _SAMPLE_FIELD = 2 + 1 + 8 + 1 + _TS_BYTES
 _SAMPLE_PREFIX = bytes((0x12, _SAMPLE_FIELD - 2, 0x09))
+_UINT64 = 2**64 - 1
 
 
 def varint(n: int) -> bytes:
@@ -68,6 +70,22 @@ def encode_labels(labels: Labels) -> bytes:
         _field(0x0A, _field(0x0A, name.encode()) + _field(0x12, value.encode()))
         for name, value in labels.pairs
     )
+
+
+def encode_write_request(
+    series: Sequence[tuple[Labels, Sequence[int], Sequence[float]]],
+) -> bytes:
+    """A whole uncompressed WriteRequest with any timestamps (plain varints, no fixed layout):
+    for tests that load a few samples rather than benchmarks that send many. Negative
+    timestamps are encoded as int64 two's complement, as protobuf does."""
+    parts: list[bytes] = []
+    for labels, timestamps, values in series:
+        samples = b"".join(
+            _field(0x12, b"\x09" + struct.pack("<d", value) + b"\x10" + varint(t & _UINT64))
+            for t, value in zip(timestamps, values, strict=True)
+        )
+        parts.append(_field(0x0A, encode_labels(labels) + samples))
+    return b"".join(parts)
 
 
 def timestamp_varints(ts: npt.NDArray[np.int64]) -> npt.NDArray[np.uint8]:
