@@ -21,42 +21,43 @@ from multimonx.promql.values import Bools, Floats, Ints, StepScalar, StepValue, 
 SAME_LABELSET = "vector cannot contain metrics with the same labelset"
 
 
+_ARITHMETIC: dict[str, np.ufunc] = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "%": np.fmod,  # Go's math.Mod: the result takes the dividend's sign
+    "^": np.power,
+    "atan2": np.arctan2,
+}
+_COMPARISON: dict[str, np.ufunc] = {
+    "==": np.equal,
+    "!=": np.not_equal,
+    ">": np.greater,
+    "<": np.less,
+    ">=": np.greater_equal,
+    "<=": np.less_equal,
+}
+
+
 def arithmetic(op: str, lhs: Floats, rhs: Floats) -> Floats:
     """``lhs op rhs`` with IEEE results (``x/0`` is ±Inf or NaN; ``%`` is Go's math.Mod)."""
+    ufunc = _ARITHMETIC.get(op)
+    if ufunc is None:
+        raise EvalError(f"operator {op!r} is not an arithmetic operator")
     with np.errstate(all="ignore"):
-        if op == "+":
-            return np.add(lhs, rhs)
-        if op == "-":
-            return np.subtract(lhs, rhs)
-        if op == "*":
-            return np.multiply(lhs, rhs)
-        if op == "/":
-            return np.divide(lhs, rhs)
-        if op == "%":
-            return np.fmod(lhs, rhs)
-        if op == "^":
-            return np.power(lhs, rhs)
-        if op == "atan2":
-            return np.arctan2(lhs, rhs)
-    raise EvalError(f"operator {op!r} is not an arithmetic operator")
+        result: Floats = ufunc(lhs, rhs)
+    return result
 
 
 def comparison(op: str, lhs: Floats, rhs: Floats) -> Bools:
     """``lhs op rhs`` elementwise (NaN compares unequal to everything, itself included)."""
+    ufunc = _COMPARISON.get(op)
+    if ufunc is None:
+        raise EvalError(f"operator {op!r} is not a comparison operator")
     with np.errstate(all="ignore"):
-        if op == "==":
-            return np.equal(lhs, rhs)
-        if op == "!=":
-            return np.not_equal(lhs, rhs)
-        if op == ">":
-            return np.greater(lhs, rhs)
-        if op == "<":
-            return np.less(lhs, rhs)
-        if op == ">=":
-            return np.greater_equal(lhs, rhs)
-        if op == "<=":
-            return np.less_equal(lhs, rhs)
-    raise EvalError(f"operator {op!r} is not a comparison operator")
+        result: Bools = ufunc(lhs, rhs)
+    return result
 
 
 def merge_rows(
