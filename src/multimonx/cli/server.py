@@ -19,6 +19,7 @@ from multimonx.cli.keys import METADATA_FILE, open_keys
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import FleetRegistry
 from multimonx.model import MetricFamily
+from multimonx.promql.engine import Engine
 from multimonx.storage import (
     HostStore,
     Journal,
@@ -141,6 +142,12 @@ class ServerRuntime:
             fleet=self.fleet,
             ingest_config=config.ingest,
             storage_metrics=self._storage.metrics,
+            engine=Engine(
+                self.storage,
+                lookback_ms=round(config.query.lookback_delta * 1000),
+                timeout_s=config.query.timeout,
+                max_samples=config.query.max_samples,
+            ),
         )
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(

@@ -30,6 +30,7 @@ from multimonx.config.loader import (
 )
 from multimonx.config.server import (
     IngestSection,
+    QuerySection,
     RetentionSection,
     ServerConfig,
     StorageSection,
@@ -51,6 +52,7 @@ __all__ = [
     "MetricsSection",
     "NetworkSection",
     "ProcessesSection",
+    "QuerySection",
     "RetentionSection",
     "ServerConfig",
     "SimpleSection",

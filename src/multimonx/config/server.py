@@ -68,6 +68,24 @@ class StorageSection:
 
 
 @dataclass(frozen=True, slots=True)
+class QuerySection:
+    """Limits of PromQL evaluation (Prometheus's ``--query.*`` flags, same defaults).
+
+    ``lookback_delta`` is how far back an instant selector looks for a sample; ``timeout``
+    bounds one query's evaluation; ``max_samples`` bounds the samples one query may load and
+    hold at once.
+    """
+
+    lookback_delta: Duration = 300.0
+    timeout: Duration = 120.0
+    max_samples: int = 50_000_000
+
+    def __post_init__(self) -> None:
+        if self.lookback_delta <= 0 or self.timeout <= 0 or self.max_samples <= 0:
+            raise ValueError("query: lookback_delta, timeout and max_samples must be positive")
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     """The whole server configuration."""
 
@@ -75,6 +93,7 @@ class ServerConfig:
     data_dir: str = "./data"
     ingest: IngestSection = field(default_factory=IngestSection)
     storage: StorageSection = field(default_factory=StorageSection)
+    query: QuerySection = field(default_factory=QuerySection)
 
     def __post_init__(self) -> None:
         try:

@@ -25,14 +25,17 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from multimonx import __version__
 from multimonx.config import IngestSection
 from multimonx.ingest import FleetRegistry, HostView, Ingester, IngestError
 from multimonx.model import COLLECT_PATH, TEXT_CONTENT_TYPE, MetricFamily, render_text
+from multimonx.promql.engine import Engine
 from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailable
+from multimonx.web.friendly import FriendlyApi, friendly_routes
+from multimonx.web.promapi import PrometheusApi, prometheus_routes
 from multimonx.web.selfmetrics import ServerMetrics
 
 log = logging.getLogger(__name__)
@@ -283,6 +286,7 @@ def create_app(
     fleet: FleetRegistry,
     ingest_config: IngestSection,
     ingester: Ingester | None = None,
+    engine: Engine | None = None,
     metrics: ServerMetrics | None = None,
     storage_metrics: Callable[[], Sequence[MetricFamily]] = tuple,
     version: str = __version__,
@@ -291,11 +295,13 @@ def create_app(
     """The server's ASGI app over the given parts (built and owned by the caller).
 
     ``keys`` may be None only when ``ingest_config.require_api_key`` is false. ``ingester``
-    defaults to one over ``storage`` and ``fleet``; ``clock`` (Unix seconds) is a test seam.
+    defaults to one over ``storage`` and ``fleet``, ``engine`` to a PromQL engine over
+    ``storage`` with Prometheus's default limits; ``clock`` (Unix seconds) is a test seam.
     """
     if keys is None and ingest_config.require_api_key:
         raise ValueError("require_api_key is set but no key store was given")
     ingester = ingester or Ingester(storage, fleet, ingest_config, clock=clock)
+    engine = engine or Engine(storage)
     metrics = metrics or ServerMetrics()
     h = _Handlers(
         storage=storage,
@@ -307,13 +313,15 @@ def create_app(
         version=version,
         clock=clock,
     )
-    routes = [
+    routes: list[BaseRoute] = [
         Route(COLLECT_PATH, h.collect, methods=["POST"]),
         Route("/api/v1/health", h.health, methods=["GET"]),
         Route("/api/v1/servers", h.servers, methods=["GET"]),
         Route("/metrics", h.own_metrics, methods=["GET"]),
+        *prometheus_routes(PrometheusApi(engine, storage, version, clock())),
+        *friendly_routes(FriendlyApi(engine, fleet)),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
-    paths = frozenset(r.path for r in routes)
+    paths = frozenset(r.path for r in routes if isinstance(r, Route))
     app.add_middleware(_AccessLog, metrics=metrics, routes=paths)
     return app
