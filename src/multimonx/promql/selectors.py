@@ -7,6 +7,7 @@ loops run over series, never over samples.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -75,10 +76,14 @@ def range_series(series: Iterable[Series], ends: Ints, range_ms: int) -> list[Ra
     out: list[RangeSeries] = []
     for one in series:
         keep = ~stale_mask(one.values)
-        ts = one.timestamps if keep.all() else one.timestamps[keep]
-        vs = one.values if keep.all() else one.values[keep]
+        everything = bool(keep.all())
+        ts = one.timestamps if everything else one.timestamps[keep]
+        vs = one.values if everything else one.values[keep]
         found = windows(one.labels, ts, vs, ends, range_ms)
         if found is not None:
+            if one.counts is not None:
+                counts = one.counts if everything else one.counts[keep]
+                found = dataclasses.replace(found, counts=counts)
             out.append(found)
     return out
 

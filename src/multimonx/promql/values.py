@@ -48,13 +48,15 @@ class StepScalar:
 class RangeSeries:
     """One series of a range vector: its samples in time order (staleness markers removed)
     and, per step ``j``, the samples ``timestamps[lo[j]:hi[j]]`` inside that step's window
-    ``(t_j - range, t_j]`` (left-open, Prometheus 3.x)."""
+    ``(t_j - range, t_j]`` (left-open, Prometheus 3.x). ``counts`` as in storage's Series
+    (None for raw samples)."""
 
     labels: Labels
     timestamps: Ints
     values: Floats
     lo: Ints  # shape (steps,)
     hi: Ints  # shape (steps,)
+    counts: Floats | None = None  # raw samples behind each point when read from a tier
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,16 +75,18 @@ class SelectHints:
     """Optional hints a Querier may use to read less (it may also ignore them).
 
     ``start_ms``/``end_ms`` narrow the time range of one select inside the querier's bounds;
-    ``step_ms`` and ``func`` describe the query (as Prometheus's SelectHints do) so a backend
-    can pick a downsampled tier: it may then answer with one point per bucket (at the bucket's
-    last sample time), valued for ``func`` (``max_over_time`` the bucket's max, ``avg_over_time``
-    its mean, anything else its last value); ``limit`` caps the number of series returned.
+    ``step_ms``, ``func`` and ``range_ms`` (the range of a range selector, None for an instant
+    selector) describe the query, as Prometheus's SelectHints do, so a backend can pick a
+    downsampled tier: it may then answer with one point per bucket (at the bucket's last sample
+    time) valued for ``func`` and say so through ``Series.counts``; ``limit`` caps the number of
+    series returned.
     """
 
     start_ms: int | None = None
     end_ms: int | None = None
     step_ms: int | None = None
     func: str | None = None
+    range_ms: int | None = None
     limit: int | None = None
 
 
@@ -94,11 +96,16 @@ class Series:
 
     ``timestamps`` is an int64 array and ``values`` a float64 array of the same length. The
     arrays belong to the caller but may share memory with the storage: treat them as read-only.
+    ``counts`` is None for raw samples. A series answered from a downsampled tier has one point
+    per bucket and ``counts`` holds, per point, how many raw samples the bucket aggregates
+    (float64, same length): ``count_over_time`` then sums them, and ``avg_over_time`` (whose
+    points are the buckets' sums) divides the summed sums by them.
     """
 
     labels: Labels
     timestamps: npt.NDArray[np.int64]
     values: npt.NDArray[np.float64]
+    counts: npt.NDArray[np.float64] | None = None
 
     def __len__(self) -> int:
         return int(self.timestamps.shape[0])
