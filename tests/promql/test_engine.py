@@ -329,6 +329,15 @@ def test_points_held_count_against_the_sample_limit(storage: MemoryStorage) -> N
         engine.instant("max_over_time(vector(1)[1h:1m])", 60 * MINUTE)
 
 
+def test_huge_subquery_grid_is_refused_before_it_is_built(storage: MemoryStorage) -> None:
+    # a week at 1 ms is 604,800,000 inner steps: refused at once, not allocated
+    engine = Engine(storage)
+    with pytest.raises(TooManySamples):
+        engine.instant("max_over_time(metric[1w:1ms])", 60 * MINUTE)
+    with pytest.raises(TooManySamples):
+        engine.range("max_over_time(metric[1w:1ms])", 0, 60 * MINUTE, MINUTE)
+
+
 def test_timeout(storage: MemoryStorage) -> None:
     with pytest.raises(QueryTimeout, match="query timed out"):
         Engine(storage, timeout_s=-1.0).instant("metric", 0)
@@ -386,8 +395,18 @@ def test_one_querier_spans_every_selector(storage: MemoryStorage) -> None:
     )
     assert recording.spans == [(10 * MINUTE - 5 * MINUTE + 1, 30 * MINUTE)]
     rate_hints, selector_hints = recording.hints
-    assert rate_hints == SelectHints(18 * MINUTE + 1, 30 * MINUTE, MINUTE, "rate")
+    assert rate_hints == SelectHints(18 * MINUTE + 1, 30 * MINUTE, MINUTE, "rate", 2 * MINUTE)
     assert selector_hints == SelectHints(5 * MINUTE + 1, 20 * MINUTE, MINUTE, None)
+
+
+def test_only_range_queries_hint_a_step(storage: MemoryStorage) -> None:
+    # a step lets storage answer from a downsampled tier: an instant query (an alert rule)
+    # reads raw samples, even inside a subquery, whose step does hint in a range query
+    recording = _Recording(storage)
+    engine = Engine(recording)  # type: ignore[arg-type]
+    engine.instant("max_over_time(rate(metric[2m])[10m:1m])", 30 * MINUTE)
+    engine.range("max_over_time(rate(metric[2m])[10m:1m])", 30 * MINUTE, 40 * MINUTE, 5 * MINUTE)
+    assert [h.step_ms if h else "no hints" for h in recording.hints] == [None, MINUTE]
 
 
 def test_query_without_selectors_opens_no_querier(storage: MemoryStorage) -> None:
@@ -404,7 +423,7 @@ def test_query_without_selectors_opens_no_querier(storage: MemoryStorage) -> Non
         ("sum(metric)", ["sum"], None),
         ("-rate(metric[5m])", ["rate"], None),
         ("sum(metric + metric)", [None, None], None),
-        ("max_over_time((metric)[10m:5m])", ["max_over_time"], 5 * MINUTE),
+        ("max_over_time((metric)[10m:5m])", ["max_over_time"], None),  # instant: raw
         ("timestamp(metric)", ["timestamp"], None),
     ],
 )

@@ -53,7 +53,7 @@ def _aggregation_of(op: str) -> str:
 
 
 NEW_IN_3X = frozenset(
-    {"limitk", "limit_ratio", "double_exponential_smoothing", "mad_over_time"}
+    {"limitk", "limit_ratio", "double_exponential_smoothing", "mad_over_time", "first_over_time"}
     | {"sort_by_label", "sort_by_label_desc"}
 )
 """Functions and aggregations that Prometheus 2.42 does not know."""

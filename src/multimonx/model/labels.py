@@ -72,8 +72,17 @@ class Labels(Mapping[str, str]):
         return Labels(merged.items())
 
     def without(self, *names: str) -> Labels:
-        """A copy without the given label names."""
-        return Labels((n, v) for n, v in self._pairs if n not in names)
+        """A copy without the given label names (the kept pairs are still sorted and valid,
+        so they are not sorted and checked again: PromQL drops ``__name__`` per series)."""
+        pairs = self._pairs
+        if len(names) == 1 and pairs and pairs[0][0] == names[0]:
+            kept = pairs[1:]  # dropping ``__name__``, which usually sorts first
+        else:
+            kept = tuple(pair for pair in pairs if pair[0] not in names)
+        copy = Labels.__new__(Labels)
+        copy._pairs = kept
+        copy._hash = hash(kept)
+        return copy
 
     def validate(self) -> None:
         """Raise LabelError unless this set is a valid series identity for ingestion."""

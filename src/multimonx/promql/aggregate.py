@@ -32,13 +32,28 @@ def group_key(labels: Labels, grouping: Sequence[str], without: bool) -> Labels:
 
 
 def _group_ids(vector: StepVector, node: Aggregation) -> tuple[Ints, list[Labels]]:
-    """Each row's group id (groups numbered in order of first appearance) and group labels."""
-    index: dict[Labels, int] = {}
-    ids = [
-        index.setdefault(group_key(one, node.grouping, node.without), len(index))
-        for one in vector.labels
-    ]
-    return np.asarray(ids, dtype=np.int64), list(index)
+    """Each row's group id (groups numbered in order of first appearance) and group labels.
+    Rows are grouped by their kept (name, value) pairs, still sorted, so that one Labels is
+    built per group rather than per row."""
+    dropped = frozenset(node.grouping) | {METRIC_NAME_LABEL}
+    kept = frozenset(node.grouping)
+    index: dict[tuple[tuple[str, str], ...], int] = {}
+    ids = np.fromiter(
+        (
+            index.setdefault(
+                tuple(
+                    pair
+                    for pair in one.pairs
+                    if (pair[0] not in dropped if node.without else pair[0] in kept)
+                ),
+                len(index),
+            )
+            for one in vector.labels
+        ),
+        dtype=np.int64,
+        count=len(vector.labels),
+    )
+    return ids, [Labels(pairs) for pairs in index]
 
 
 def aggregate(node: Aggregation, vector: StepVector, param: StepScalar | str | None) -> StepVector:

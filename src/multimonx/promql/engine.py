@@ -11,7 +11,7 @@ a maximum of samples loaded plus points held, and at most 11,000 points per seri
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -41,7 +41,7 @@ from multimonx.promql.selectors import (
     SelectedRows,
     instant_rows,
     matrix_of_rows,
-    range_series,
+    range_batch,
     subquery_grid,
     windows,
 )
@@ -54,6 +54,7 @@ from multimonx.promql.values import (
     QueryResult,
     RangeSeries,
     RangeVector,
+    SeriesBatch,
     StepScalar,
     StepValue,
     StepVector,
@@ -62,8 +63,11 @@ from multimonx.promql.values import (
 from multimonx.storage.interface import Querier, SelectHints, Series, Storage
 
 if TYPE_CHECKING:
-    from multimonx.promql.functions import InstantFunction, RangeFunction
+    from multimonx.promql.functions import BatchedRangeFunction, InstantFunction, RangeFunction
 
+BATCH_WINDOW_SAMPLES = 1 << 21
+"""A batched range function gets at most about this many window samples at once (series are
+split into chunks so that its temporary arrays stay a few tens of MB)."""
 MAX_POINTS_PER_SERIES = 11_000
 """A range query may span at most this many steps ((end - start) / step, as Prometheus's API
 counts them)."""
@@ -82,6 +86,9 @@ class FunctionRegistry:
     range_functions: Mapping[str, RangeFunction]
     instant_functions: Mapping[str, InstantFunction]
     keeps_metric_name: frozenset[str] = field(default_factory=frozenset)
+    batched_range_functions: Mapping[str, BatchedRangeFunction] = field(default_factory=dict)
+    """Range functions applied to all series at once; they must give the same results as
+    their per-series forms in ``range_functions``, which the others go through."""
 
     @classmethod
     def default(cls) -> FunctionRegistry:
@@ -92,6 +99,7 @@ class FunctionRegistry:
             functions.RANGE_FUNCTIONS,
             functions.INSTANT_FUNCTIONS,
             frozenset(functions.KEEPS_METRIC_NAME),
+            functions.BATCHED_RANGE_FUNCTIONS,
         )
 
 
@@ -120,16 +128,27 @@ class Engine:
         self._max_samples = max_samples
         self._functions = functions or FunctionRegistry.default()
 
-    def instant(self, query: str | Expr, t_ms: int) -> QueryResult:
+    def instant(
+        self, query: str | Expr, t_ms: int, *, timeout_s: float | None = None
+    ) -> QueryResult:
         """Evaluate ``query`` at ``t_ms``: a vector, scalar, string, or a matrix for a range
-        vector expression."""
+        vector expression. ``timeout_s`` lowers the configured timeout for this query."""
         expr = _parse(query)
-        value = self._run(expr, t_ms, t_ms, None)
+        value = self._run(expr, t_ms, t_ms, None, timeout_s)
         return _instant_result(expr, value, t_ms)
 
-    def range(self, query: str | Expr, start_ms: int, end_ms: int, step_ms: int) -> QueryResult:
+    def range(
+        self,
+        query: str | Expr,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int,
+        *,
+        timeout_s: float | None = None,
+    ) -> QueryResult:
         """Evaluate ``query`` at ``start_ms, start_ms + step_ms, ..., <= end_ms``: a matrix (a
-        scalar expression gives one series without labels)."""
+        scalar expression gives one series without labels). ``timeout_s`` lowers the
+        configured timeout for this query."""
         if step_ms <= 0:
             raise EvalError(
                 "zero or negative query resolution step widths are not accepted. "
@@ -144,20 +163,31 @@ class Engine:
             )
         expr = _parse(query)
         check_query_type(expr, range_query=True)
-        value = self._run(expr, start_ms, end_ms, step_ms)
+        value = self._run(expr, start_ms, end_ms, step_ms, timeout_s)
         grid = np.arange(start_ms, end_ms + 1, step_ms, dtype=np.int64)
         return _range_result(value, grid)
 
-    def _run(self, expr: Expr, start_ms: int, end_ms: int, step_ms: int | None) -> StepValue:
-        """Evaluate ``expr`` over the grid ``start..end`` (one step when ``step_ms`` is None)."""
+    def _run(
+        self,
+        expr: Expr,
+        start_ms: int,
+        end_ms: int,
+        step_ms: int | None,
+        timeout_s: float | None = None,
+    ) -> StepValue:
+        """Evaluate ``expr`` over the grid ``start..end`` (one step when ``step_ms`` is None)
+        within the smaller of ``timeout_s`` and the configured timeout."""
+        if timeout_s is None or timeout_s > self._timeout_s:
+            timeout_s = self._timeout_s
         evaluator = _Evaluator(
             start_ms=start_ms,
             end_ms=end_ms,
             step_ms=step_ms,
             lookback_ms=self._lookback_ms,
-            deadline=time.monotonic() + self._timeout_s,
+            deadline=time.monotonic() + timeout_s,
             max_samples=self._max_samples,
             functions=self._functions,
+            tiered=step_ms is not None,
         )
         grid = (
             np.asarray([start_ms], dtype=np.int64)
@@ -197,6 +227,9 @@ class _Evaluator:
     functions: FunctionRegistry
     querier: Querier | None = None
     loaded: int = 0
+    tiered: bool = False
+    """Whether selects may be answered from a downsampled tier: only in a range query (an
+    instant query, e.g. an alert rule's, reads raw samples even inside a subquery)."""
 
     # -- time span -------------------------------------------------------------------------
 
@@ -220,8 +253,7 @@ class _Evaluator:
                 return low - range_ms + 1, high
             case SubqueryExpr():
                 low, high = self._moved(expr.at, expr.offset_ms, first, last)
-                step = expr.step_ms or DEFAULT_EVALUATION_INTERVAL_MS
-                inner = subquery_grid(low, high, expr.range_ms, step)
+                inner = self.subquery_grid(expr, low, high)
                 if len(inner) == 0:
                     return None
                 return self.span(expr.expr, int(inner[0]), int(inner[-1]))
@@ -230,6 +262,14 @@ class _Evaluator:
         if not found:
             return None
         return min(one[0] for one in found), max(one[1] for one in found)
+
+    def subquery_grid(self, node: SubqueryExpr, first: int, last: int) -> Ints:
+        """The inner evaluation times of ``node`` for outer window ends ``first..last``; a
+        grid longer than the samples limit is refused before it is allocated (``x[1w:1ms]``
+        would otherwise take gigabytes)."""
+        step = node.step_ms or DEFAULT_EVALUATION_INTERVAL_MS
+        self.hold((last - first + node.range_ms) // step)
+        return subquery_grid(first, last, node.range_ms, step)
 
     def _moved(self, at: AtModifier, offset_ms: int, first: int, last: int) -> tuple[int, int]:
         fixed = self.at_ms(at)
@@ -252,12 +292,24 @@ class _Evaluator:
             )
 
     def select(
-        self, selector: VectorSelector, start: int, end: int, func: str | None
+        self,
+        selector: VectorSelector,
+        start: int,
+        end: int,
+        func: str | None,
+        range_ms: int | None = None,
     ) -> list[Series]:
-        """The series of ``selector`` with samples in ``[start, end]``."""
+        """The series of ``selector`` with samples in ``[start, end]``; ``range_ms`` is the
+        range of a matrix selector (None for an instant selector), a hint for storage."""
         if self.querier is None:  # pragma: no cover - span() found this selector
             raise EvalError("no querier for a selector")
-        hints = SelectHints(start_ms=start, end_ms=end, step_ms=self.step_ms, func=func)
+        hints = SelectHints(
+            start_ms=start,
+            end_ms=end,
+            step_ms=self.step_ms if self.tiered else None,
+            func=func,
+            range_ms=range_ms,
+        )
         found: list[Series] = []
         for one in self.querier.select(selector.matchers, hints):
             self.check_time()
@@ -278,7 +330,7 @@ class _Evaluator:
         if isinstance(value, StepVector):
             self.hold(int(value.present.sum()))
         elif isinstance(value, RangeVector):
-            self.hold(sum(len(one.timestamps) for one in value.series))
+            self.hold(value.batch.samples)
         return value
 
     def _dispatch(self, expr: Expr, grid: Ints, func: str | None) -> StepValue:
@@ -326,9 +378,11 @@ class _Evaluator:
         """The samples of each series in each step's window ``(end - range, end]``."""
         selector = node.vector
         ends = self._times(selector.at, selector.offset_ms, grid)
-        found = self.select(selector, int(ends.min()) - node.range_ms + 1, int(ends.max()), func)
+        found = self.select(
+            selector, int(ends.min()) - node.range_ms + 1, int(ends.max()), func, node.range_ms
+        )
         return RangeVector(
-            range_series(found, ends, node.range_ms),
+            range_batch(found, ends, node.range_ms),
             node.range_ms,
             ends,
             self._eval_ts(selector.at, grid),
@@ -346,7 +400,7 @@ class _Evaluator:
         and present its points as a range vector."""
         ends = self._times(node.at, node.offset_ms, grid)
         step = node.step_ms or DEFAULT_EVALUATION_INTERVAL_MS
-        inner_grid = subquery_grid(int(ends.min()), int(ends.max()), node.range_ms, step)
+        inner_grid = self.subquery_grid(node, int(ends.min()), int(ends.max()))
         series: list[RangeSeries] = []
         if len(inner_grid):
             outer_step, self.step_ms = self.step_ms, step
@@ -364,7 +418,8 @@ class _Evaluator:
                 found = windows(labels, ts, vs, ends, node.range_ms)
                 if found is not None:
                     series.append(found)
-        return RangeVector(series, node.range_ms, ends, self._eval_ts(node.at, grid))
+        batch = SeriesBatch.of(series, len(grid))
+        return RangeVector(batch, node.range_ms, ends, self._eval_ts(node.at, grid))
 
     def unary(self, node: UnaryExpr, grid: Ints, func: str | None) -> StepValue:
         """``-x`` negates (and drops the metric name); ``+x`` is ``x``."""
@@ -410,7 +465,8 @@ class _Evaluator:
         return function(args, grid)
 
     def range_call(self, node: Call, grid: Ints) -> StepVector:
-        """A function of a range vector: applied per series over all steps at once."""
+        """A function of a range vector over all steps at once: to every series together
+        when it has a batched form, else series by series, in chunks of series."""
         name = node.func
         kinds = FUNCTIONS[name].args
         matrix: RangeVector | None = None
@@ -423,24 +479,40 @@ class _Evaluator:
                 scalars.append(value.values)
         if matrix is None:
             raise EvalError(f"{name} expects a range vector")
-        function = self.functions.range_functions[name]
         keep_name = name in self.functions.keeps_metric_name
         labels: list[Labels] = []
         rows_v: list[Floats] = []
         rows_p: list[Bools] = []
-        for series in matrix.series:
+        for chunk in _chunks(matrix.batch):
             self.check_time()
-            values, present = function(
-                series, matrix.ends, matrix.eval_ts, matrix.range_ms, scalars
-            )
-            if not present.any():
-                continue
-            labels.append(series.labels if keep_name else series.labels.without(METRIC_NAME_LABEL))
-            rows_v.append(values)
-            rows_p.append(present)
+            values, present = self._apply(name, chunk, matrix, scalars)
+            keep = present.any(axis=1)
+            rows = np.flatnonzero(keep).tolist()
+            kept = chunk.labels if len(rows) == len(chunk) else [chunk.labels[i] for i in rows]
+            labels.extend(kept if keep_name else (one.without(METRIC_NAME_LABEL) for one in kept))
+            rows_v.append(values[keep])
+            rows_p.append(present[keep])
         if not labels:
             return StepVector.empty(len(grid))
-        return merge_rows(labels, np.vstack(rows_v), np.vstack(rows_p))
+        return merge_rows(labels, np.concatenate(rows_v), np.concatenate(rows_p))
+
+    def _apply(
+        self, name: str, batch: SeriesBatch, matrix: RangeVector, scalars: list[Floats]
+    ) -> tuple[Floats, Bools]:
+        """Range function ``name`` over the series of ``batch``: batched if it has a batched
+        form, else series by series."""
+        args = (matrix.ends, matrix.eval_ts, matrix.range_ms, scalars)
+        batched = self.functions.batched_range_functions.get(name)
+        if batched is not None:
+            return batched(batch, *args)
+        function = self.functions.range_functions[name]
+        steps = len(matrix.ends)
+        values = np.full((len(batch), steps), np.nan)
+        present = np.zeros((len(batch), steps), dtype=np.bool_)
+        for row in range(len(batch)):
+            self.check_time()
+            values[row], present[row] = function(batch.series(row), *args)
+        return values, present
 
     def timestamp(self, arg: Expr, grid: Ints) -> StepVector:
         """``timestamp(v)``: a selector's sample times, else the evaluation time, in seconds."""
@@ -470,10 +542,20 @@ class _Evaluator:
         value = self.eval(arg, grid, "absent_over_time")
         if not isinstance(value, RangeVector):
             raise EvalError("absent_over_time expects a range vector")
-        seen = np.zeros(len(grid), dtype=np.bool_)
-        for series in value.series:
-            seen |= series.hi > series.lo
+        seen: Bools = np.asarray((value.batch.hi > value.batch.lo).any(axis=0))
         return _absent_vector(_absent_labels(arg), ~seen)
+
+
+def _chunks(batch: SeriesBatch) -> Iterator[SeriesBatch]:
+    """``batch`` in consecutive runs of series holding about BATCH_WINDOW_SAMPLES window
+    samples each (at least one series per run)."""
+    total = int((batch.hi - batch.lo).sum())
+    rows = len(batch)
+    per_chunk = max(
+        1, rows if total <= BATCH_WINDOW_SAMPLES else rows * BATCH_WINDOW_SAMPLES // total
+    )
+    for first in range(0, rows, per_chunk):
+        yield batch.rows(first, min(first + per_chunk, rows))
 
 
 def _children(expr: Expr) -> Sequence[Expr]:
@@ -539,10 +621,10 @@ def _instant_result(expr: Expr, value: StepValue, t_ms: int) -> QueryResult:
             for one in value.series
             if one.hi[0] > one.lo[0]
         ]
-        return QueryResult("matrix", matrix=sorted(matrix, key=lambda one: one.labels))
-    rows = [i for i in range(len(value.labels)) if value.present[i, 0]]
+        return QueryResult("matrix", matrix=sorted(matrix, key=lambda one: one.labels.pairs))
+    rows = np.flatnonzero(value.present[:, 0]).tolist()
     if not _keeps_order(expr):
-        rows.sort(key=lambda i: value.labels[i])
+        rows.sort(key=lambda i: value.labels[i].pairs)
     samples = [VectorSample(value.labels[i], t_ms, float(value.values[i, 0])) for i in rows]
     return QueryResult("vector", vector=samples)
 
@@ -565,7 +647,7 @@ def _range_result(value: StepValue, grid: Ints) -> QueryResult:
         MatrixSeries(labels, ts, vs)
         for labels, ts, vs in matrix_of_rows(value.labels, value.values, value.present, grid)
     ]
-    return QueryResult("matrix", matrix=sorted(matrix, key=lambda one: one.labels))
+    return QueryResult("matrix", matrix=sorted(matrix, key=lambda one: one.labels.pairs))
 
 
 __all__ = ["DEFAULT_EVALUATION_INTERVAL_MS", "MAX_POINTS_PER_SERIES", "Engine", "FunctionRegistry"]

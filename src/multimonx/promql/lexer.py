@@ -75,6 +75,8 @@ KEYWORDS = frozenset(
 )
 """Words that Prometheus's lexer makes keywords (besides the aggregation operators)."""
 
+_DIGITS = frozenset("0123456789")
+"""ASCII digits only: ``str.isdigit`` also accepts ``²`` and other scripts' digits."""
 _NUMBER_RE = re.compile(r"0[xX][0-9a-fA-F]+|(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _DURATION_RE = re.compile(r"(?:[0-9]+(?:ms|[smhdwy]))+")
 _DURATION_PARTS_RE = re.compile(
@@ -183,7 +185,7 @@ class _Lexer:
         char = self.text[self.pos]
         if char in "\"'`":
             self._string(char)
-        elif char.isdigit() or (char == "." and self.text[self.pos + 1 : self.pos + 2].isdigit()):
+        elif char in _DIGITS or (char == "." and self.text[self.pos + 1 : self.pos + 2] in _DIGITS):
             self._number_or_duration()
         elif char.isalpha() or char == "_" or (char == ":" and not self.in_brackets):
             self._identifier()

@@ -1,8 +1,10 @@
 """Selecting series from storage for a grid of steps: instant vector selectors (lookback and
 staleness), range vector selectors (left-open windows) and the step grids of subqueries.
 
-All functions here work on a whole grid of evaluation timestamps at once; the only Python
-loops run over series, never over samples.
+All functions here work on a whole grid of evaluation timestamps at once, and the selectors
+on all series at once too: the series are laid end to end and one ``searchsorted`` finds
+every series' sample for every step (``_Flat``). Python loops run over series only to gather
+their arrays, never over samples.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from multimonx.model import Labels
 from multimonx.model.sample import STALE_NAN_BITS
-from multimonx.promql.values import Bools, Floats, Ints, RangeSeries
+from multimonx.promql.values import Bools, Floats, Ints, RangeSeries, SeriesBatch
 from multimonx.storage.interface import Series
 
 _STALE_BITS = np.uint64(STALE_NAN_BITS)
@@ -37,10 +39,94 @@ class SelectedRows:
     present: Bools  # (series, steps)
 
 
-def instant_rows(series: Iterable[Series], at_ts: Ints, lookback_ms: int) -> SelectedRows:
+_MAX_KEY = 2**62
+"""Search keys (series index x time span) stay below this, far from int64's limit."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Flat:
+    """Selected series laid end to end, with a search key per sample: series ``i``'s sample
+    at ``t`` has the key ``i * span + (t - base)``, so one ``searchsorted`` over ``keys``
+    finds, for every series and every step at once, where a time falls among that series'
+    samples (keys of one series never reach the next one's)."""
+
+    labels: list[Labels]
+    timestamps: Ints
+    values: Floats
+    counts: Floats | None
+    tiered: Bools | None
+    starts: Ints  # first sample of each series
+    stops: Ints
+    keys: Ints
+    base: int
+    span: int
+
+    @classmethod
+    def of(cls, series: Sequence[Series], low: int, high: int) -> _Flat | None:
+        """Lay ``series`` end to end for searches of times in ``[low, high]``; None when the
+        keys would overflow int64 (then search series by series)."""
+        lengths = np.fromiter((len(one) for one in series), np.int64, len(series))
+        stops = np.cumsum(lengths)
+        timestamps = np.concatenate([one.timestamps for one in series])
+        base = min(low, int(timestamps.min())) if timestamps.size else low
+        span = max(high, int(timestamps.max()) if timestamps.size else high) - base + 1
+        if len(series) * span >= _MAX_KEY:
+            return None
+        owner = np.repeat(np.arange(len(series), dtype=np.int64), lengths)
+        tiered: Bools | None = None
+        counts: Floats | None = None
+        if any(one.counts is not None for one in series):
+            tiered = np.array([one.counts is not None for one in series], dtype=np.bool_)
+            counts = np.concatenate(
+                [np.ones(len(one)) if one.counts is None else one.counts for one in series]
+            )
+        return cls(
+            [one.labels for one in series],
+            timestamps,
+            np.concatenate([one.values for one in series]),
+            counts,
+            tiered,
+            stops - lengths,
+            stops,
+            owner * span + (timestamps - base),
+            base,
+            span,
+        )
+
+    def after(self, times: Ints) -> Ints:
+        """For every series (rows) and time (columns), the index of its first sample after
+        that time (its ``stops`` when there is none)."""
+        rows = np.arange(len(self.labels), dtype=np.int64)[:, np.newaxis] * self.span
+        found = np.searchsorted(self.keys, rows + (times - self.base), side="right")
+        return found.astype(np.int64)
+
+
+def instant_rows(series: Sequence[Series], at_ts: Ints, lookback_ms: int) -> SelectedRows:
     """For each step ``t`` of ``at_ts`` (already moved by offset and ``@``), the newest sample of
     each series in ``(t - lookback, t]``, absent if there is none or it is a staleness
-    marker (Prometheus 3.x: the lookback window is left-open)."""
+    marker (Prometheus 3.x: the lookback window is left-open). Series present at no step are
+    left out."""
+    live = [one for one in series if len(one)]
+    flat = _Flat.of(live, int(at_ts.min()) - lookback_ms, int(at_ts.max())) if live else None
+    if flat is None:
+        return _instant_rows_one_by_one(live, at_ts, lookback_ms)
+    idx = flat.after(at_ts) - 1
+    safe = np.maximum(idx, 0)
+    ts = flat.timestamps[safe]
+    vs = flat.values[safe]
+    present = (idx >= flat.starts[:, np.newaxis]) & (ts > at_ts - lookback_ms) & ~stale_mask(vs)
+    keep = present.any(axis=1)
+    if keep.all():
+        return SelectedRows(flat.labels, vs, ts, present)
+    rows = np.flatnonzero(keep)
+    labels = [flat.labels[i] for i in rows.tolist()]
+    return SelectedRows(labels, vs[rows], ts[rows], present[rows])
+
+
+def _instant_rows_one_by_one(
+    series: Sequence[Series], at_ts: Ints, lookback_ms: int
+) -> SelectedRows:
+    """``instant_rows`` searching each series on its own (for time spans too wide to key)."""
     labels: list[Labels] = []
     rows_v: list[Floats] = []
     rows_t: list[Ints] = []
@@ -68,6 +154,61 @@ def instant_rows(series: Iterable[Series], at_ts: Ints, lookback_ms: int) -> Sel
             np.empty((0, steps), dtype=np.bool_),
         )
     return SelectedRows(labels, np.vstack(rows_v), np.vstack(rows_t), np.vstack(rows_p))
+
+
+def range_batch(series: Sequence[Series], ends: Ints, range_ms: int) -> SeriesBatch:
+    """``range_series`` for all series at once, as one SeriesBatch: staleness markers removed,
+    windows ``(end - range, end]`` found by one search over every series' samples."""
+    steps = len(ends)
+    live = [one for one in series if len(one)]
+    flat = _Flat.of(live, int(ends.min()) - range_ms, int(ends.max())) if live else None
+    if flat is None:
+        return SeriesBatch.of(range_series(live, ends, range_ms), steps)
+    stale = stale_mask(flat.values)
+    if stale.any():
+        live = [_without_stale(one) for one in live]
+        flat = _Flat.of(live, int(ends.min()) - range_ms, int(ends.max()))
+        if flat is None:  # pragma: no cover - fewer samples cannot widen the key span
+            return SeriesBatch.of(range_series(live, ends, range_ms), steps)
+    lo, hi = _window_bounds(flat, ends, range_ms)
+    keep = (hi > lo).any(axis=1)
+    rows = np.flatnonzero(keep)
+    labels = flat.labels if keep.all() else [flat.labels[i] for i in rows.tolist()]
+    tiered = None if flat.tiered is None else flat.tiered[rows]
+    return SeriesBatch(
+        labels,
+        flat.timestamps,
+        flat.values,
+        flat.starts[rows],
+        flat.stops[rows],
+        lo[rows],
+        hi[rows],
+        flat.counts,
+        tiered,
+    )
+
+
+def _window_bounds(flat: _Flat, ends: Ints, range_ms: int) -> tuple[Ints, Ints]:
+    """Per series and step, the first sample after the window's start and after its end. On a
+    regular grid whose step divides the range, a window starts where the window ``range /
+    step`` steps earlier ended, so one search over the grid extended back by the range finds
+    both."""
+    steps = len(ends)
+    step = int(ends[1] - ends[0]) if steps > 1 else 0
+    back = range_ms // step if step > 0 else steps
+    if back >= steps or range_ms % step or not (np.diff(ends) == step).all():
+        return flat.after(ends - range_ms), flat.after(ends)
+    found = flat.after(np.arange(int(ends[0]) - range_ms, int(ends[-1]) + 1, step))
+    return found[:, :steps], found[:, back:]
+
+
+def _without_stale(one: Series) -> Series:
+    """``one`` without its staleness markers."""
+    keep = ~stale_mask(one.values)
+    if keep.all():
+        return one
+    counts = None if one.counts is None else one.counts[keep]
+    return Series(one.labels, one.timestamps[keep], one.values[keep], counts)
 
 
 def range_series(series: Iterable[Series], ends: Ints, range_ms: int) -> list[RangeSeries]:

@@ -62,6 +62,7 @@ _OVER_TIME = [
     "sum_over_time",
     "count_over_time",
     "last_over_time",
+    "first_over_time",
     "present_over_time",
     "stddev_over_time",
     "stdvar_over_time",

@@ -1,11 +1,14 @@
 """PromQL functions, split by family: range functions (``rate``, ``*_over_time``...) map one
 series of a range vector to a value per step; instant functions map evaluated arguments
 (instant vectors, scalars, strings) to a value. ``absent``, ``absent_over_time`` and
-``timestamp`` need the evaluator's view (selector labels, sample timestamps) and live there."""
+``timestamp`` need the evaluator's view (selector labels, sample timestamps) and live there.
+The hot range functions also have a batched form (``batched.py``) that the evaluator applies
+to every series of a range vector at once."""
 
 from __future__ import annotations
 
 from multimonx.promql.functions import histogram, instant, labels, over_time, rate
+from multimonx.promql.functions.batched import BATCHED_RANGE_FUNCTIONS, BatchedRangeFunction
 from multimonx.promql.functions.labels import drop_metric_name, expand, merge_same_labels
 from multimonx.promql.functions.protocols import InstantFunction, RangeFunction
 from multimonx.promql.signatures import DATE_FUNCTIONS
@@ -64,9 +67,11 @@ returns series derived from its input drops ``__name__``, except ``label_replace
 ``label_join`` and the sort family."""
 
 __all__ = [
+    "BATCHED_RANGE_FUNCTIONS",
     "INSTANT_FUNCTIONS",
     "KEEPS_METRIC_NAME",
     "RANGE_FUNCTIONS",
+    "BatchedRangeFunction",
     "InstantFunction",
     "RangeFunction",
     "drop_metric_name",

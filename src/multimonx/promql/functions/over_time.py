@@ -52,9 +52,14 @@ def max_over_time(
 def count_over_time(
     series: RangeSeries, ends: Ints, eval_ts: Ints, range_ms: int, args: Sequence[Floats]
 ) -> tuple[Floats, Bools]:
-    """Number of samples in the window."""
-    counts = series.hi - series.lo
-    return counts.astype(np.float64), counts > 0
+    """Number of samples in the window; from a storage tier, the sum of the raw samples
+    behind its points (``RangeSeries.counts``)."""
+    points = series.hi - series.lo
+    if series.counts is None:
+        return points.astype(np.float64), points > 0
+    behind = np.concatenate(([0.0], np.cumsum(series.counts)))
+    present = points > 0
+    return np.where(present, behind[series.hi] - behind[series.lo], np.nan), present
 
 
 def present_over_time(
@@ -90,12 +95,17 @@ def avg_over_time(
 ) -> tuple[Floats, Bools]:
     """Mean of the window: sum divided by count, or, where that sum overflows although every
     value is finite, the sum of ``value / count`` (Prometheus switches to an incremental
-    mean in that case)."""
+    mean in that case). From a storage tier the points are per-bucket sums and the count is
+    the sum of ``RangeSeries.counts``: the mean of the raw samples, not of the buckets'
+    means."""
     windows, values = window_values(series)
     present = _nonempty(series)
     if values.size == 0:
         return np.full(series.lo.size, np.nan), present
-    count = windows.counts[windows.steps].astype(np.float64)
+    if series.counts is None:
+        count = windows.counts[windows.steps].astype(np.float64)
+    else:
+        count = windows.sum(series.counts[windows.flat])
     with np.errstate(all="ignore"):
         total = windows.sum(values)
         mean = total / count
