@@ -53,6 +53,10 @@ def test_validate_accepts_any_utf8_value() -> None:
         ("=", "", "", True),  # absent label matches the empty string
         ("=~", ".+", "", False),
         ("=~", "a.b", "a\nb", True),  # . matches newline, as in Go's (?s)
+        ("=~", "(?i)node", "NoDe", True),  # a leading flag group, as Grafana users write
+        ("=~", "(?i)a|b", "B", True),  # ... covers every alternative
+        ("!~", "(?i)node.*", "NODE2", False),
+        ("=~", "(?is)a.b", "A\nB", True),
     ],
 )
 def test_matcher_semantics(op: str, value: str, candidate: str, expected: bool) -> None:

@@ -39,7 +39,7 @@ class Matcher:
         regex = None
         if match_type in (MatchType.REGEX, MatchType.NOT_REGEX):
             try:
-                regex = re.compile(f"(?s:{value})")
+                regex = re.compile(_python_regex(value))
             except re.error as err:
                 raise ValueError(f"invalid regular expression {value!r}: {err}") from err
         return cls(name, match_type, value, regex)
@@ -61,3 +61,17 @@ class Matcher:
     def __str__(self) -> str:
         escaped = self.value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
         return f'{self.name}{self.type.value}"{escaped}"'
+
+
+_LEADING_FLAGS = re.compile(r"\(\?([ims]+)\)")
+
+
+def _python_regex(value: str) -> str:
+    """A label matcher's RE2 pattern as a Python one: fully anchored by ``fullmatch``, ``.``
+    matching newlines as in Prometheus, and a leading flag group such as ``(?i)``, which Go
+    allows and Grafana users write, scoped over the rest (Python refuses global flags that
+    are not at the very start)."""
+    flags = _LEADING_FLAGS.match(value)
+    if flags is not None:
+        return f"(?s:(?{flags.group(1)}:{value[flags.end() :]}))"
+    return f"(?s:{value})"

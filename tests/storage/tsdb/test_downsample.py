@@ -23,6 +23,7 @@ from multimonx.storage.tsdb.downsample import (
     TierChoice,
     choose_tier,
     downsample,
+    least_buckets,
     merge,
     reconstruct,
     stale_mask,
@@ -32,7 +33,7 @@ MINUTE = 60_000
 FIVE = 5 * MINUTE
 HOUR = 60 * MINUTE
 DAY = 24 * HOUR
-NOW = 1_700_000_000_000
+NOW = 1_700_000_100_000  # on a 5-minute boundary
 
 SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow], max_examples=300)
 
@@ -221,9 +222,10 @@ def test_empty_input_gives_no_buckets() -> None:
     aggs = downsample(np.empty(0, dtype=np.int64), np.empty(0), MINUTE)
     assert len(aggs) == 0
     assert len(merge(aggs, FIVE)) == 0
-    ts, vals = reconstruct(aggs, "avg_over_time")
+    ts, vals, counts = reconstruct(aggs, "avg_over_time")
     assert ts.size == 0
     assert vals.size == 0
+    assert counts.size == 0
 
 
 @pytest.mark.parametrize(
@@ -345,24 +347,24 @@ TIERS = [RAW, ONE, FIVE_TIER]
 @pytest.mark.parametrize(
     ("start_ago", "step_ms", "expected"),
     [
-        (HOUR, 15_000, TierChoice(RAW, covers_start=True, fits_step=True)),
-        (HOUR, 0, TierChoice(RAW, covers_start=True, fits_step=True)),
-        (HOUR, 59_999, TierChoice(RAW, covers_start=True, fits_step=True)),
-        (HOUR, MINUTE, TierChoice(ONE, covers_start=True, fits_step=True)),
-        (HOUR, 2 * MINUTE, TierChoice(ONE, covers_start=True, fits_step=True)),
-        (HOUR, FIVE, TierChoice(FIVE_TIER, covers_start=True, fits_step=True)),
-        (HOUR, HOUR, TierChoice(FIVE_TIER, covers_start=True, fits_step=True)),
-        (DAY, 15_000, TierChoice(RAW, covers_start=True, fits_step=True)),  # exactly retained
-        (DAY + 1, 15_000, TierChoice(ONE, covers_start=True, fits_step=False)),  # raw expired
-        (2 * DAY, 0, TierChoice(ONE, covers_start=True, fits_step=False)),
-        (2 * DAY, MINUTE, TierChoice(ONE, covers_start=True, fits_step=True)),
-        (2 * DAY, HOUR, TierChoice(FIVE_TIER, covers_start=True, fits_step=True)),
-        (10 * DAY, 15_000, TierChoice(FIVE_TIER, covers_start=True, fits_step=False)),
-        (10 * DAY, MINUTE, TierChoice(FIVE_TIER, covers_start=True, fits_step=False)),
-        (10 * DAY, HOUR, TierChoice(FIVE_TIER, covers_start=True, fits_step=True)),
-        (60 * DAY, HOUR, TierChoice(FIVE_TIER, covers_start=False, fits_step=True)),
-        (60 * DAY, 15_000, TierChoice(FIVE_TIER, covers_start=False, fits_step=False)),
-        (-HOUR, 15_000, TierChoice(RAW, covers_start=True, fits_step=True)),  # future range
+        (HOUR, 15_000, TierChoice(RAW, covers_start=True, fits=True)),
+        (HOUR, 0, TierChoice(RAW, covers_start=True, fits=True)),
+        (HOUR, 59_999, TierChoice(RAW, covers_start=True, fits=True)),
+        (HOUR, MINUTE, TierChoice(ONE, covers_start=True, fits=True)),
+        (HOUR, 2 * MINUTE, TierChoice(ONE, covers_start=True, fits=True)),
+        (HOUR, FIVE, TierChoice(FIVE_TIER, covers_start=True, fits=True)),
+        (HOUR, HOUR, TierChoice(FIVE_TIER, covers_start=True, fits=True)),
+        (DAY, 15_000, TierChoice(RAW, covers_start=True, fits=True)),  # exactly retained
+        (DAY + 1, 15_000, TierChoice(ONE, covers_start=True, fits=False)),  # raw expired
+        (2 * DAY, 0, TierChoice(ONE, covers_start=True, fits=False)),
+        (2 * DAY, MINUTE, TierChoice(ONE, covers_start=True, fits=True)),
+        (2 * DAY, HOUR, TierChoice(FIVE_TIER, covers_start=True, fits=True)),
+        (10 * DAY, 15_000, TierChoice(FIVE_TIER, covers_start=True, fits=False)),
+        (10 * DAY, MINUTE, TierChoice(FIVE_TIER, covers_start=True, fits=False)),
+        (10 * DAY, HOUR, TierChoice(FIVE_TIER, covers_start=True, fits=True)),
+        (60 * DAY, HOUR, TierChoice(FIVE_TIER, covers_start=False, fits=True)),
+        (60 * DAY, 15_000, TierChoice(FIVE_TIER, covers_start=False, fits=False)),
+        (-HOUR, 15_000, TierChoice(RAW, covers_start=True, fits=True)),  # future range
     ],
 )
 def test_choose_tier(start_ago: int, step_ms: int, expected: TierChoice) -> None:
@@ -370,6 +372,74 @@ def test_choose_tier(start_ago: int, step_ms: int, expected: TierChoice) -> None
     end = max(NOW, start)
     assert choose_tier(start, end, step_ms, NOW, TIERS) == expected
     assert choose_tier(start, end, step_ms, NOW, list(reversed(TIERS))) == expected
+
+
+@pytest.mark.parametrize(
+    ("start_ago", "end_shift", "step_ms", "range_ms", "func", "expected"),
+    [
+        # evaluation times off bucket boundaries: windows would hold part of a bucket
+        (HOUR, 15_000, FIVE, None, None, TierChoice(RAW, covers_start=True, fits=True)),
+        (HOUR, MINUTE, FIVE, None, None, TierChoice(ONE, covers_start=True, fits=True)),
+        (HOUR, 0, 90_000, None, None, TierChoice(RAW, covers_start=True, fits=True)),
+        (HOUR, 0, 7 * MINUTE, None, None, TierChoice(ONE, covers_start=True, fits=True)),
+        # an instant selector reads `last` whatever encloses it (a subquery's function)
+        (HOUR, 0, FIVE, None, "quantile_over_time", TierChoice(FIVE_TIER, True, fits=True)),
+        # aggregates need a range of whole buckets
+        (HOUR, 0, FIVE, FIVE, "max_over_time", TierChoice(FIVE_TIER, True, fits=True)),
+        (HOUR, 0, FIVE, 7 * MINUTE, "avg_over_time", TierChoice(ONE, True, fits=True)),
+        (HOUR, 0, FIVE, 30_000, "count_over_time", TierChoice(RAW, True, fits=True)),
+        (HOUR, 0, HOUR, HOUR, "last_over_time", TierChoice(FIVE_TIER, True, fits=True)),
+        # two-point functions need two buckets: rate(x[1m]) at a 5m step stays raw
+        (HOUR, 0, FIVE, MINUTE, "rate", TierChoice(RAW, covers_start=True, fits=True)),
+        (HOUR, 0, FIVE, FIVE, "rate", TierChoice(ONE, covers_start=True, fits=True)),
+        (HOUR, 0, FIVE, 2 * FIVE, "increase", TierChoice(FIVE_TIER, True, fits=True)),
+        (HOUR, 0, HOUR, 2 * MINUTE, "changes", TierChoice(ONE, covers_start=True, fits=True)),
+        # what bucket aggregates cannot answer reads raw while it is kept...
+        (HOUR, 0, HOUR, HOUR, "quantile_over_time", TierChoice(RAW, True, fits=True)),
+        (HOUR, 0, HOUR, HOUR, "stddev_over_time", TierChoice(RAW, True, fits=True)),
+        (HOUR, 0, HOUR, HOUR, None, TierChoice(RAW, covers_start=True, fits=True)),
+        # ... then the finest tier left, approximately
+        (2 * DAY, 0, HOUR, HOUR, "quantile_over_time", TierChoice(ONE, True, fits=False)),
+        (2 * DAY, 0, FIVE, MINUTE, "rate", TierChoice(ONE, covers_start=True, fits=False)),
+        (2 * DAY, 0, FIVE, FIVE, "rate", TierChoice(ONE, covers_start=True, fits=True)),
+        (10 * DAY, 0, FIVE, FIVE, "rate", TierChoice(FIVE_TIER, True, fits=False)),
+        (60 * DAY, 0, HOUR, HOUR, "rate", TierChoice(FIVE_TIER, False, fits=True)),
+    ],
+)
+def test_choose_tier_needs_a_tier_that_answers_the_select(
+    start_ago: int,
+    end_shift: int,
+    step_ms: int,
+    range_ms: int | None,
+    func: str | None,
+    expected: TierChoice,
+) -> None:
+    start = NOW - start_ago
+    end = NOW - end_shift
+    got = choose_tier(start, end, step_ms, NOW, TIERS, range_ms=range_ms, func=func)
+    assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("func", "least"),
+    [
+        ("max_over_time", 1),
+        ("avg_over_time", 1),
+        ("last_over_time", 1),
+        ("present_over_time", 1),
+        ("rate", 2),
+        ("irate", 2),
+        ("resets", 2),
+        ("predict_linear", 2),
+        ("quantile_over_time", None),
+        ("first_over_time", None),
+        ("mad_over_time", None),
+        ("double_exponential_smoothing", None),
+        (None, None),
+    ],
+)
+def test_least_buckets(func: str | None, least: int | None) -> None:
+    assert least_buckets(func) == least
 
 
 def test_choose_tier_prefers_the_finest_of_equally_long_retentions() -> None:
@@ -409,27 +479,30 @@ RECON_VALS = [1.0, math.nan, 3.0, STALE_NAN, 4.0, 6.0]
 
 
 @pytest.mark.parametrize(
-    ("func", "timestamps", "values"),
+    ("func", "timestamps", "values", "counts"),
     [
-        (None, [3_000, 61_000, 122_000], [3.0, STALE_NAN, 6.0]),
-        ("rate", [3_000, 61_000, 122_000], [3.0, STALE_NAN, 6.0]),
-        ("irate", [3_000, 61_000, 122_000], [3.0, STALE_NAN, 6.0]),
-        ("last_over_time", [3_000, 61_000, 122_000], [3.0, STALE_NAN, 6.0]),
-        ("max_over_time", [3_000, 122_000], [3.0, 6.0]),
-        ("min_over_time", [3_000, 122_000], [1.0, 4.0]),
-        ("sum_over_time", [3_000, 122_000], [math.nan, 10.0]),
-        ("count_over_time", [3_000, 122_000], [3.0, 2.0]),
-        ("avg_over_time", [3_000, 122_000], [math.nan, 5.0]),
+        (None, [3_000, 61_000, 122_000], [3.0, STALE_NAN, 6.0], [3.0, 0.0, 2.0]),
+        ("rate", [3_000, 61_000, 122_000], [3.0, STALE_NAN, 6.0], [3.0, 0.0, 2.0]),
+        ("irate", [3_000, 61_000, 122_000], [3.0, STALE_NAN, 6.0], [3.0, 0.0, 2.0]),
+        ("last_over_time", [3_000, 61_000, 122_000], [3.0, STALE_NAN, 6.0], [3.0, 0.0, 2.0]),
+        ("max_over_time", [3_000, 122_000], [3.0, 6.0], [3.0, 2.0]),
+        ("min_over_time", [3_000, 122_000], [1.0, 4.0], [3.0, 2.0]),
+        ("sum_over_time", [3_000, 122_000], [math.nan, 10.0], [3.0, 2.0]),
+        ("count_over_time", [3_000, 122_000], [3.0, 2.0], [3.0, 2.0]),
+        # sums, not means: the engine divides the summed sums by the summed counts
+        ("avg_over_time", [3_000, 122_000], [math.nan, 10.0], [3.0, 2.0]),
     ],
 )
 def test_reconstruct_per_function(
-    func: str | None, timestamps: list[int], values: list[float]
+    func: str | None, timestamps: list[int], values: list[float], counts: list[float]
 ) -> None:
     aggs = downsample(*arrays(RECON_TS, RECON_VALS), MINUTE)
-    ts, vals = reconstruct(aggs, func)
+    ts, vals, behind = reconstruct(aggs, func)
     assert ts.dtype == np.int64
     assert vals.dtype == np.float64
+    assert behind.dtype == np.float64
     assert ts.tolist() == timestamps
+    assert behind.tolist() == counts
     assert len(vals) == len(values)
     for got, want in zip(vals.tolist(), values, strict=True):
         assert same_value(got, want) if is_stale_nan(want) else same_or_both_nan(got, want)
@@ -437,9 +510,10 @@ def test_reconstruct_per_function(
 
 def test_reconstruct_returns_copies() -> None:
     aggs = downsample(*arrays([1_000], [1.0]), MINUTE)
-    ts, vals = reconstruct(aggs, None)
-    ts[0], vals[0] = 0, 0.0
-    assert (aggs.timestamps[0], aggs.last[0]) == (1_000, 1.0)
+    for func in (None, "count_over_time"):
+        ts, vals, counts = reconstruct(aggs, func)
+        ts[0], vals[0], counts[0] = 0, 0.0, 0.0
+        assert (aggs.timestamps[0], aggs.last[0], aggs.count[0]) == (1_000, 1.0, 1.0)
 
 
 def ref_increase(ts: list[int], vals: list[float]) -> float:
@@ -459,7 +533,7 @@ def test_last_is_the_raw_series_thinned_to_bucket_ends(data: tuple[list[int], li
     """So rate/increase over the tier equal rate/increase over the raw samples at the
     buckets' last timestamps."""
     ts, vals = data
-    tier_ts, tier_vals = reconstruct(downsample(*arrays(ts, vals), MINUTE), None)
+    tier_ts, tier_vals, _ = reconstruct(downsample(*arrays(ts, vals), MINUTE), None)
     ends = [b.ts for b in ref_downsample(ts, vals, MINUTE)]
     raw = dict(zip(ts, vals, strict=True))
     assert tier_ts.tolist() == ends
@@ -492,6 +566,6 @@ def test_counter_resets_through_last(
         vals += bucket
     first = len(buckets[0]) - 1
     assert ref_increase(ts[first:], vals[first:]) == raw_increase
-    tier_ts, tier_vals = reconstruct(downsample(*arrays(ts, vals), MINUTE), "increase")
+    tier_ts, tier_vals, _ = reconstruct(downsample(*arrays(ts, vals), MINUTE), "increase")
     assert tier_ts.tolist() == [ts[first], ts[-1]]
     assert ref_increase(tier_ts.tolist(), tier_vals.tolist()) == tier_increase

@@ -69,7 +69,7 @@ def test_raw_is_gone_past_its_retention_but_a_stepped_select_reads_the_tier(
         assert list(querier.select([Matcher.of("__name__", "=", SERIES.metric_name)])) == []
     got_t, got_v = _select(store, old_start, old_end, SelectHints(step_ms=5 * MIN))
     keep = (ts >= old_start) & (ts <= old_end)
-    want_t, want_v = reconstruct(downsample(ts[keep], vs[keep], 5 * MIN), None)
+    want_t, want_v, _ = reconstruct(downsample(ts[keep], vs[keep], 5 * MIN), None)
     assert got_t == want_t.tolist()
     assert got_v == want_v.tolist()
 
@@ -80,9 +80,10 @@ def test_recent_buckets_come_from_raw_and_match_the_reference(
 ) -> None:
     store, ts, vs = db
     start = END - 90 * MIN  # partly aggregated, partly raw only
-    got_t, got_v = _select(store, start, END, SelectHints(step_ms=MIN, func=func))
+    hints = SelectHints(step_ms=MIN, func=func, range_ms=None if func is None else MIN)
+    got_t, got_v = _select(store, start, END, hints)
     keep = ts >= start
-    want_t, want_v = reconstruct(downsample(ts[keep], vs[keep], MIN), func)
+    want_t, want_v, _ = reconstruct(downsample(ts[keep], vs[keep], MIN), func)
     assert got_t == want_t.tolist()
     assert np.allclose(got_v, want_v.tolist())
 

@@ -61,7 +61,31 @@ STALE_NAN_BITS: Final[int] = int(np.array([STALE_NAN], dtype=np.float64).view(np
 AGGREGATE_FUNCS: Final[frozenset[str]] = frozenset(
     {"max_over_time", "min_over_time", "sum_over_time", "count_over_time", "avg_over_time"}
 )
-"""PromQL functions that ``reconstruct`` answers from an aggregate other than ``last``."""
+"""PromQL functions that ``reconstruct`` answers from an aggregate other than ``last``: exact
+over windows of whole buckets."""
+
+LAST_FUNCS: Final[frozenset[str]] = frozenset(
+    {"last_over_time", "present_over_time", "absent_over_time"}
+)
+"""Range functions answered from ``last`` that need one point per window: exact over windows
+of whole buckets (but see the staleness rule in the module docstring)."""
+
+TWO_POINT_FUNCS: Final[frozenset[str]] = frozenset(
+    {
+        "rate",
+        "increase",
+        "delta",
+        "irate",
+        "idelta",
+        "deriv",
+        "predict_linear",
+        "resets",
+        "changes",
+    }
+)
+"""Range functions answered from ``last`` that need two points per window: over a tier they
+see the raw samples thinned to one per bucket (``reconstruct``), as with a scrape interval
+as long as the bucket."""
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -124,17 +148,18 @@ class Tier:
 
 @dataclass(frozen=True, slots=True)
 class TierChoice:
-    """The tier a query reads, and how well it fits.
+    """The tier a select reads, and how well it fits.
 
     ``covers_start``: the tier still holds data for the start of the range (False when no tier
-    does: the oldest part of the answer is missing whatever we read). ``fits_step``: the
-    tier's buckets are no coarser than the step (False when finer data has expired, e.g. a
-    15 s step over data older than the raw retention: points come one per bucket).
+    does: the oldest part of the answer is missing whatever we read). ``fits``: the tier
+    answers the select as raw samples would (``answers``); False when the data that would has
+    expired, e.g. a 15 s step or a ``quantile_over_time`` over data older than the raw
+    retention: points then come one per bucket and the answer is approximate.
     """
 
     tier: Tier
     covers_start: bool
-    fits_step: bool
+    fits: bool
 
 
 def stale_mask(values: FloatArray) -> npt.NDArray[np.bool_]:
@@ -192,14 +217,58 @@ def merge(aggs: Aggregates, bucket_ms: int) -> Aggregates:
     )
 
 
-def choose_tier(
-    start_ms: int, end_ms: int, step_ms: int, now_ms: int, tiers: Sequence[Tier]
-) -> TierChoice:
-    """The tier a range query over ``[start_ms, end_ms]`` with ``step_ms`` should read.
+def least_buckets(func: str | None) -> int | None:
+    """How many bucket points a range function needs in each window to be answered from a
+    tier (``AGGREGATE_FUNCS`` and ``LAST_FUNCS`` one, ``TWO_POINT_FUNCS`` two), or None when
+    bucket aggregates cannot give its answer (``quantile_over_time``, ``stddev_over_time``,
+    ``first_over_time``, ... and any function not named here)."""
+    if func in AGGREGATE_FUNCS or func in LAST_FUNCS:
+        return 1
+    if func in TWO_POINT_FUNCS:
+        return 2
+    return None
 
-    The coarsest tier whose bucket is at most the step and whose retention still covers the
-    start (``now_ms - retention_ms <= start_ms``); if none, the finest tier that covers the
-    start (finer data has expired: raw data older than its retention exists only as 1m
+
+def answers(tier: Tier, end_ms: int, step_ms: int, range_ms: int | None, func: str | None) -> bool:
+    """Whether ``tier`` answers a select as its raw samples would.
+
+    The select evaluates at ``end_ms``, ``end_ms - step_ms``, ...; ``range_ms`` is the range
+    of a range selector (None for an instant selector) and ``func`` the function reading it.
+    Raw samples always do. A tier does when every evaluation time is a bucket boundary (the
+    step a multiple of the bucket, ``end_ms`` aligned), so that each window holds whole
+    buckets, and, for a range selector, when the range is a multiple of the bucket holding
+    enough buckets for ``func`` (``least_buckets``). An instant selector reads ``last``: the
+    newest sample before a bucket boundary is the last of the bucket ending there.
+    ``reconstruct`` says what "as raw samples would" means at the edges.
+    """
+    bucket = tier.bucket_ms
+    if bucket == 0:
+        return True
+    if step_ms <= 0 or step_ms % bucket or end_ms % bucket:
+        return False
+    if range_ms is None:
+        return True
+    least = least_buckets(func)
+    return least is not None and range_ms % bucket == 0 and range_ms >= least * bucket
+
+
+def choose_tier(
+    start_ms: int,
+    end_ms: int,
+    step_ms: int,
+    now_ms: int,
+    tiers: Sequence[Tier],
+    *,
+    range_ms: int | None = None,
+    func: str | None = None,
+) -> TierChoice:
+    """The tier a select over ``[start_ms, end_ms]`` with ``step_ms`` (and ``range_ms``,
+    ``func``, as in ``answers``) should read.
+
+    The coarsest tier that ``answers`` the select and whose retention still covers the start
+    (``now_ms - retention_ms <= start_ms``); raw samples answer everything, so this is raw at
+    worst while they are kept. Once finer data has expired and no covering tier answers, the
+    finest tier that covers the start (raw data older than its retention exists only as 1m
     buckets, even for a 15 s step); if no tier covers the start, the one that reaches back
     furthest (finest on ties). Instant queries pass ``step_ms`` 0 and so read raw data when
     it is kept. The newest samples exist only in the raw tier until the tier job has
@@ -213,33 +282,40 @@ def choose_tier(
         raise ValueError("step_ms must not be negative")
     by_bucket = sorted(tiers, key=lambda tier: tier.bucket_ms)
     covering = [tier for tier in by_bucket if now_ms - tier.retention_ms <= start_ms]
-    fitting = [tier for tier in covering if tier.bucket_ms <= step_ms]
+    fitting = [tier for tier in covering if answers(tier, end_ms, step_ms, range_ms, func)]
     if fitting:
-        return TierChoice(fitting[-1], covers_start=True, fits_step=True)
+        return TierChoice(fitting[-1], covers_start=True, fits=True)
     if covering:
-        return TierChoice(covering[0], covers_start=True, fits_step=False)
+        return TierChoice(covering[0], covers_start=True, fits=False)
     longest = max(by_bucket, key=lambda tier: tier.retention_ms)  # first (finest) on ties
-    return TierChoice(longest, covers_start=False, fits_step=longest.bucket_ms <= step_ms)
+    fits = answers(longest, end_ms, step_ms, range_ms, func)
+    return TierChoice(longest, covers_start=False, fits=fits)
 
 
-def reconstruct(aggs: Aggregates, func: str | None) -> tuple[Int64Array, FloatArray]:
-    """The samples a querier hands to the PromQL engine for ``func`` from a tier, one per
-    bucket at the bucket's last timestamp.
+def reconstruct(aggs: Aggregates, func: str | None) -> tuple[Int64Array, FloatArray, FloatArray]:
+    """The points a querier hands to the PromQL engine for ``func`` from a tier, one per
+    bucket at the bucket's last timestamp, as (timestamps, values, counts): ``counts`` is
+    each bucket's ``count``, the raw samples it aggregates (``Series.counts``).
 
-    ``max_over_time`` -> ``max``, ``min_over_time`` -> ``min``, ``sum_over_time`` -> ``sum``,
-    ``count_over_time`` -> ``count``, ``avg_over_time`` -> ``sum / count``; these skip buckets
+    ``max_over_time`` -> ``max``, ``min_over_time`` -> ``min``, ``sum_over_time`` and
+    ``avg_over_time`` -> ``sum``, ``count_over_time`` -> ``count``; these skip buckets
     holding only staleness markers. Anything else (plain selection, ``rate``, ``increase``,
     ``irate``, ``delta``, ``last_over_time``, ...) -> ``last`` of every bucket, staleness
-    markers included, so the engine's usual staleness handling applies.
+    markers included, so the engine's usual staleness handling applies. The querier passes
+    ``func`` None for an instant selector (inside a subquery its hint names the function
+    reading the subquery, not one reading these points).
 
     The per-bucket values are exact for a window of exactly one bucket. Over wider windows
-    the engine must combine them as ``merge`` does: max of maxes and min of mins (what
-    max/min_over_time do anyway), sum of sums, *sum* of counts (not count_over_time of the
-    returned samples) and sum of sums over sum of counts for averages (not the mean of the
-    per-bucket means). Windows that do not start on a bucket boundary shift by up to one
-    bucket. PromQL windows are left-open, ``(t - range, t]``, while buckets are
-    ``[start, end)``: with aligned scrapes, a window ending on a bucket boundary sees the tier
-    one sample earlier than the raw data.
+    the engine combines them as ``merge`` does: max of maxes and min of mins (what
+    max/min_over_time do anyway), sum of sums, *sum* of counts (count_over_time sums
+    ``counts``, not the points) and the summed sums over the summed counts for averages
+    (avg_over_time divides by ``counts``; a mean of per-bucket means would be wrong when
+    buckets hold different numbers of samples). Windows that do not start on a bucket
+    boundary shift by up to one bucket (``answers`` keeps such selects on raw data while it
+    is kept). PromQL windows are left-open, ``(t - range, t]``, while buckets are
+    ``[start, end)``: a raw sample exactly on a bucket boundary is seen by the tier one window
+    early (scrapes aligned to whole minutes make every window one sample off; scrape
+    offsets, as Prometheus spreads them, avoid it).
 
     Why ``last`` serves counters: ``rate``/``increase`` over raw samples only look at the
     values at sample timestamps, and add back the previous value at each drop (a reset).
@@ -252,18 +328,16 @@ def reconstruct(aggs: Aggregates, func: str | None) -> tuple[Int64Array, FloatAr
     Prometheus would see with a scrape interval as long as the bucket.
     """
     if func not in AGGREGATE_FUNCS:
-        return aggs.timestamps.copy(), aggs.last.copy()
+        return aggs.timestamps.copy(), aggs.last.copy(), aggs.count.copy()
     keep = aggs.count > 0
-    ts = aggs.timestamps[keep]
+    ts, counts = aggs.timestamps[keep], aggs.count[keep]
     if func == "max_over_time":
-        return ts, aggs.max[keep]
+        return ts, aggs.max[keep], counts
     if func == "min_over_time":
-        return ts, aggs.min[keep]
-    if func == "sum_over_time":
-        return ts, aggs.sum[keep]
+        return ts, aggs.min[keep], counts
     if func == "count_over_time":
-        return ts, aggs.count[keep]
-    return ts, aggs.sum[keep] / aggs.count[keep]
+        return ts, counts.copy(), counts
+    return ts, aggs.sum[keep], counts  # sum_over_time, avg_over_time
 
 
 def _check_bucket(bucket_ms: int) -> None:

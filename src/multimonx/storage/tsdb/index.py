@@ -7,10 +7,11 @@ appending. Writers hold the engine's head lock; readers copy what they need unde
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from itertools import pairwise
 
 import numpy as np
+import numpy.typing as npt
 
 from multimonx.model import Labels, Matcher, MatchType
 
@@ -91,56 +92,65 @@ class Index:
 
     def candidates(self, matchers: Sequence[Matcher], limit_id: int) -> list[int]:
         """Ids below ``limit_id`` of series matching every matcher (caller holds the lock),
-        unsorted. Equality postings are intersected; other matchers filter those candidates
-        (or the postings of the values they accept when no equality matcher narrows)."""
-        narrowing = [m for m in matchers if m.type is MatchType.EQUAL and m.value != ""]
-        pool: Iterable[int] | None = None
-        if narrowing:
-            lists = []
-            for m in narrowing:
-                ids = self.postings.get(m.name, {}).get(m.value)
+        ascending.
+
+        Works on postings, as Prometheus does, so each matcher is tested once per distinct
+        value of its label rather than once per series: a matcher that rejects the empty value
+        selects the union of the postings of the values it accepts; one that accepts the empty
+        value (``!=``, ``!~``, ``=~".*"``, ``=""``) removes the postings of the values it
+        rejects. Those sets are intersected (equality postings first, the smallest set
+        bounding the work), then the removals are subtracted; with no selecting matcher the
+        start is every defined id."""
+        selecting: list[npt.NDArray[np.int64]] = []
+        removing: list[npt.NDArray[np.int64]] = []
+        for m in sorted(matchers, key=lambda m: m.type is not MatchType.EQUAL):
+            by_value = self.postings.get(m.name, {})
+            if m.type is MatchType.EQUAL and m.value != "":
+                ids = by_value.get(m.value)
                 if ids is None:
                     return []
-                lists.append(ids)
-            pool = _intersect(sorted(lists, key=len))
-        if pool is None:
-            for m in matchers:
-                if m.matches_value(""):
-                    continue
-                found: set[int] = set()
-                for value, ids in self.postings.get(m.name, {}).items():
-                    if m.matches_value(value):
-                        found.update(ids)
-                pool = found
-                break
-        labels = self.labels
-        if pool is None:
-            chosen = [i for i in range(min(limit_id, len(labels))) if labels[i] is not None]
+                selecting.append(np.array(ids, dtype=np.int64))
+            elif not m.matches_value(""):
+                selecting.append(_union([ids for v, ids in by_value.items() if m.matches_value(v)]))
+            else:
+                removing.append(
+                    _union([ids for v, ids in by_value.items() if not m.matches_value(v)])
+                )
+            if selecting and not len(selecting[-1]):
+                return []
+        if selecting:
+            selecting.sort(key=len)
+            pool = selecting[0]
+            for other in selecting[1:]:
+                pool = pool[_contains(other, pool)]
         else:
-            chosen = [i for i in pool if i < limit_id]
-        rest = [m for m in matchers if m not in narrowing]
-        if not rest:
-            return chosen
-        out = []
-        for i in chosen:
-            lbl = labels[i]
-            if lbl is not None and all(m.matches(lbl) for m in rest):
-                out.append(i)
-        return out
+            pool = np.array([i for i, lbl in enumerate(self.labels) if lbl is not None], np.int64)
+        pool = pool[pool < limit_id]
+        for gone in removing:
+            if len(gone) and len(pool):
+                pool = pool[~_contains(gone, pool)]
+        return pool.tolist()  # type: ignore[no-any-return]
 
 
-def _intersect(postings: Sequence[array[int]]) -> list[int]:
-    """Ids in every one of ``postings`` (sorted id arrays, shortest first): each longer list
-    is probed by binary search for the survivors, so the cost follows the shortest list."""
-    pool = np.array(postings[0], dtype=np.int64)
-    for ids in postings[1:]:
-        if not len(pool):
-            break
-        other = np.frombuffer(ids, dtype=np.int64)  # a view: dropped before the lock is
-        at = np.searchsorted(other, pool).clip(max=len(other) - 1)
-        pool = pool[other[at] == pool]
-        del other, at
-    return pool.tolist()  # type: ignore[no-any-return]
+def _union(postings: Sequence[array[int]]) -> npt.NDArray[np.int64]:
+    """The sorted ids of all ``postings`` (distinct values of one label: disjoint lists)."""
+    if not postings:
+        return np.empty(0, dtype=np.int64)
+    if len(postings) == 1:
+        return np.array(postings[0], dtype=np.int64)
+    joined = np.concatenate([np.frombuffer(ids, dtype=np.int64) for ids in postings])
+    joined.sort()
+    return joined
+
+
+def _contains(
+    sorted_ids: npt.NDArray[np.int64], ids: npt.NDArray[np.int64]
+) -> npt.NDArray[np.bool_]:
+    """Which of ``ids`` are in ``sorted_ids`` (binary search: the cost follows ``ids``)."""
+    if not len(sorted_ids):
+        return np.zeros(len(ids), dtype=bool)
+    at = np.searchsorted(sorted_ids, ids).clip(max=len(sorted_ids) - 1)
+    return sorted_ids[at] == ids  # type: ignore[no-any-return]
 
 
 def _bisect(ids: array[int], sid: int) -> int:

@@ -17,8 +17,6 @@ from multimonx.storage.interface import (
     SelectHints,
     Series,
     StorageClosed,
-    label_names_of,
-    label_values_of,
 )
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import read_chunk_blobs
@@ -30,12 +28,16 @@ from multimonx.storage.tsdb.downsample import (
     reconstruct,
 )
 from multimonx.storage.tsdb.head import BLOCK_PREFIX, Snapshot, decode_block
+from multimonx.storage.tsdb.lookup import LabelLookup
 from multimonx.storage.tsdb.tiers import overlay, read_tier, tiers_of
 
 if TYPE_CHECKING:
     from multimonx.storage.tsdb.db import TSDB
 
 _Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+_Points = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64] | None]
+"""A series as a select returns it: timestamps, values and, when read from a tier, the raw
+samples behind each point (``Series.counts``)."""
 _EMPTY_T: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
 _EMPTY_V: npt.NDArray[np.float64] = np.empty(0, dtype=np.float64)
 
@@ -236,20 +238,31 @@ class TSDBQuerier:
         """The downsampled tier to answer from, or None for raw samples.
 
         Only a select whose hints carry a step (a range query) may be answered from a tier:
-        the coarsest one whose bucket fits the step and that still covers the range's start
+        the coarsest one that answers it as raw samples would (its evaluation times on bucket
+        boundaries, a range of enough whole buckets for the function) and that still covers
+        the range's start, else, once raw data has expired, the finest one still holding it
         (``downsample.choose_tier``). Without a step the answer is always raw.
         """
         if hints is None or not hints.step_ms:
             return None
         tiers = tiers_of(self._db.options)
-        choice = choose_tier(mint, maxt, hints.step_ms, self._db.clock(), tiers)
+        choice = choose_tier(
+            mint,
+            maxt,
+            hints.step_ms,
+            self._db.clock(),
+            tiers,
+            range_ms=hints.range_ms,
+            func=hints.func,
+        )
         return choice.tier if choice.tier.bucket_ms else None
 
     def _read_tier(
         self, tier: Tier, sids: Sequence[int], mint: int, maxt: int, func: str | None
-    ) -> list[_Arrays]:
-        """Each of ``sids`` from ``tier``, one point per bucket valued for ``func``; buckets
-        that raw data still holds (the newest, not yet aggregated) are computed from it."""
+    ) -> list[_Points]:
+        """Each of ``sids`` from ``tier``, one point per bucket valued for ``func`` with the
+        bucket's sample count; buckets that raw data still holds (the newest, not yet
+        aggregated) are computed from it."""
         stored = read_tier(
             self._conn_(),
             self._codec_(),
@@ -259,7 +272,7 @@ class TSDBQuerier:
             maxt,
             range_ms=self._db.options.chunk_range_ms,
         )
-        out = []
+        out: list[_Points] = []
         for sid, (raw_ts, raw_vs) in zip(sids, self._read_many(sids, mint, maxt), strict=True):
             old = stored.get(sid)
             if len(raw_ts):
@@ -292,29 +305,57 @@ class TSDBQuerier:
         if mint > maxt:
             return
         tier = self._tier_for(hints, mint, maxt)
-        func = hints.func if hints is not None else None
+        # An instant selector reads ``last`` whatever function encloses it (a subquery's).
+        func = hints.func if hints is not None and hints.range_ms is not None else None
         matching = self._matching(matchers)
         for lo in range(0, len(matching), _BATCH):
             batch = matching[lo : lo + _BATCH]
             sids = [sid for _, sid in batch]
+            found: list[_Points]
             if tier is None:
-                found = self._read_many(sids, mint, maxt)
+                found = [(ts, vs, None) for ts, vs in self._read_many(sids, mint, maxt)]
             else:
                 found = self._read_tier(tier, sids, mint, maxt, func)
-            for (labels, _), (ts, vs) in zip(batch, found, strict=True):
+            for (labels, _), (ts, vs, counts) in zip(batch, found, strict=True):
                 if limit is not None and emitted >= limit:
                     return
                 if len(ts):
                     emitted += 1
-                    yield Series(labels, ts, vs)
+                    yield Series(labels, ts, vs, counts)
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
-        """Sorted label names of matching series with samples in range."""
-        return label_names_of(self.select(matchers))
+        """Sorted label names of matching series with samples in range.
+
+        A series counts iff it has a sample within the querier's bounds in this snapshot:
+        in the head, in a raw chunk, or, once raw chunks have expired, as a bucket of a
+        downsampled tier (``chunks_1m``, ``chunks_5m``) whose timestamp lies in range (it is
+        still queryable from there, so its labels are still listed). Answered from the index
+        and the bounds of blocks and chunks, decoding only those that straddle the range
+        (``lookup.LabelLookup``)."""
+        self._db.check_open()
+        lookup = LabelLookup(
+            self._db,
+            self._conn,
+            self._snap,
+            self._flushed_before,
+            (self._mint, self._maxt),
+            codec=self._codec_,
+        )
+        return lookup.names(matchers)
 
     def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
-        """Sorted distinct values of ``name`` among matching series with samples in range."""
-        return label_values_of(self.select(matchers), name)
+        """Sorted distinct values of ``name`` among matching series with samples in range
+        (what counts as in range: ``label_names``)."""
+        self._db.check_open()
+        lookup = LabelLookup(
+            self._db,
+            self._conn,
+            self._snap,
+            self._flushed_before,
+            (self._mint, self._maxt),
+            codec=self._codec_,
+        )
+        return lookup.values(name, matchers)
 
     def close(self) -> None:
         """End the read transaction and release the snapshot. Idempotent."""
