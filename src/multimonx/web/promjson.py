@@ -1,0 +1,142 @@
+"""Query results encoded as the Prometheus HTTP API writes them (2.42's ``util/jsonutil`` and
+``promql.Scalar``), so that clients parsing numbers as text see the same digits.
+
+- A sample of a vector or matrix is ``[<seconds>, "<value>"]``: seconds are written from the
+  millisecond timestamp as ``<s>`` or ``<s>.<mmm>`` (always three digits after the point);
+  the value is Go's shortest ``'f'`` form, switching to ``'e'`` for ``|v| < 1e-6`` or
+  ``|v| >= 1e21``, and ``NaN``, ``+Inf``, ``-Inf``.
+- A scalar or string result is ``[<seconds>, "<text>"]`` where the seconds are the float
+  ``t / 1000`` in its shortest form and a scalar's value is always in ``'f'`` form.
+
+The body is assembled as text because a generic JSON encoder would write numbers its own way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+import orjson
+
+from multimonx.promql.values import MatrixSeries, QueryResult, VectorSample
+
+_E_BELOW = 1e-6
+_E_FROM = 1e21
+
+
+def _special(value: float) -> str | None:
+    """Go's text for NaN and the infinities, None for a finite value."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return None
+
+
+def format_positional(value: float) -> str:
+    """Go's ``strconv.FormatFloat(value, 'f', -1, 64)``: the shortest digits that read back
+    as ``value``, without an exponent (``1e20`` -> ``100000000000000000000``, ``-0.0`` ->
+    ``-0``)."""
+    special = _special(value)
+    if special is not None:
+        return special
+    text = repr(value)
+    if "e" not in text:
+        return text[:-2] if text.endswith(".0") else text
+    mantissa, exponent = text.split("e")
+    sign = "-" if mantissa.startswith("-") else ""
+    whole, _, fraction = mantissa.lstrip("-").partition(".")
+    digits = whole + fraction
+    point = len(whole) + int(exponent)
+    if point <= 0:
+        return f"{sign}0.{'0' * -point}{digits}"
+    if point >= len(digits):
+        return sign + digits + "0" * (point - len(digits))
+    return f"{sign}{digits[:point]}.{digits[point:]}"
+
+
+def format_value(value: float) -> str:
+    """A sample value as Prometheus's ``jsonutil.MarshalFloat`` writes it (without quotes)."""
+    magnitude = abs(value)
+    if magnitude != 0 and (magnitude < _E_BELOW or magnitude >= _E_FROM):
+        special = _special(value)
+        # Python's shortest repr uses the same digits and exponent form as Go's 'e' with -1
+        # precision in this range: '1e-07', '1.5e+21'.
+        return special if special is not None else repr(value)
+    return format_positional(value)
+
+
+def format_timestamp(t_ms: int) -> str:
+    """A sample's millisecond timestamp as Prometheus's ``jsonutil.MarshalTimestamp`` writes
+    it: ``1.500``, ``-0.001``, ``1435781451``."""
+    sign = "-" if t_ms < 0 else ""
+    seconds, millis = divmod(abs(t_ms), 1000)
+    if millis:
+        return f"{sign}{seconds}.{millis:03d}"
+    return f"{sign}{seconds}"
+
+
+def format_seconds(t_ms: int) -> str:
+    """A scalar's or string's timestamp: the float ``t_ms / 1000`` written by Go's
+    ``encoding/json`` (shortest form: ``1.5``, ``1435781451.781``)."""
+    return format_positional(t_ms / 1000)
+
+
+def _json_string(text: str) -> str:
+    return orjson.dumps(text).decode()
+
+
+def _metric(labels: Mapping[str, str]) -> str:
+    return orjson.dumps(dict(labels)).decode()
+
+
+def _vector(samples: list[VectorSample]) -> str:
+    parts = [
+        f'{{"metric":{_metric(one.labels)},"value":'
+        f'[{format_timestamp(one.t_ms)},"{format_value(one.value)}"]}}'
+        for one in samples
+    ]
+    return "[" + ",".join(parts) + "]"
+
+
+def _points(series: MatrixSeries, stamps: dict[int, str]) -> str:
+    """``[[t,"v"],...]`` of one series; ``stamps`` caches formatted timestamps (the steps of
+    a range query repeat across series)."""
+    parts: list[str] = []
+    for t_ms, value in zip(series.timestamps.tolist(), series.values.tolist(), strict=True):
+        stamp = stamps.get(t_ms)
+        if stamp is None:
+            stamp = stamps[t_ms] = format_timestamp(t_ms)
+        parts.append(f'[{stamp},"{format_value(value)}"]')
+    return "[" + ",".join(parts) + "]"
+
+
+def _matrix(matrix: list[MatrixSeries]) -> str:
+    stamps: dict[int, str] = {}
+    parts = [
+        f'{{"metric":{_metric(one.labels)},"values":{_points(one, stamps)}}}' for one in matrix
+    ]
+    return "[" + ",".join(parts) + "]"
+
+
+def result_json(result: QueryResult) -> str:
+    """The ``data`` object of a query answer: ``{"resultType": ..., "result": ...}``."""
+    if result.result_type == "vector":
+        body = _vector(result.vector or [])
+    elif result.result_type == "matrix":
+        body = _matrix(result.matrix or [])
+    elif result.result_type == "scalar" and result.scalar is not None:
+        t_ms, value = result.scalar
+        body = f'[{format_seconds(t_ms)},"{format_positional(value)}"]'
+    elif result.result_type == "string" and result.string is not None:
+        t_ms, text = result.string
+        body = f"[{format_seconds(t_ms)},{_json_string(text)}]"
+    else:
+        raise ValueError(f"unknown result type {result.result_type!r}")
+    return f'{{"resultType":"{result.result_type}","result":{body}}}'
+
+
+def success_body(data_json: str, warnings: list[str] | None = None) -> bytes:
+    """The success envelope around already encoded ``data``, with ``warnings`` if any."""
+    extra = f',"warnings":{orjson.dumps(warnings).decode()}' if warnings else ""
+    return f'{{"status":"success","data":{data_json}{extra}}}'.encode()
