@@ -1,9 +1,10 @@
-"""The server's HTTP app: push ingest, health, the fleet list and the server's own metrics.
+"""The server's HTTP app: push ingest, health, the server's own metrics, and the routes of
+the Prometheus HTTP API (``web.promapi``) and of the friendly REST API (``web.friendly``:
+servers, metrics current/history/catalog, OpenAPI description).
 
 Routes:
 - ``POST /api/v1/metrics/collect``: a push from an agent (``multimonx.model.wire``).
 - ``GET /api/v1/health``: liveness plus storage counters.
-- ``GET /api/v1/servers``: every host seen, up or down.
 - ``GET /metrics``: the server's own metrics, Prometheus text format.
 
 Responses use the Prometheus API envelope: ``{"status": "success", "data": ...}`` or
@@ -15,11 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Sequence
 
-import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -30,10 +28,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from multimonx import __version__
 from multimonx.config import IngestSection
-from multimonx.ingest import FleetRegistry, HostView, Ingester, IngestError
+from multimonx.ingest import FleetRegistry, Ingester, IngestError
 from multimonx.model import COLLECT_PATH, TEXT_CONTENT_TYPE, MetricFamily, render_text
 from multimonx.promql.engine import Engine
 from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailable
+from multimonx.web.envelope import error_response, json_response
 from multimonx.web.friendly import FriendlyApi, friendly_routes
 from multimonx.web.promapi import PrometheusApi, prometheus_routes
 from multimonx.web.selfmetrics import ServerMetrics
@@ -42,30 +41,6 @@ log = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
 _BEARER = "bearer "
-
-
-def json_response(
-    body: object, status: int = 200, headers: Mapping[str, str] | None = None
-) -> Response:
-    """A JSON response serialised with orjson."""
-    return Response(orjson.dumps(body), status, headers, media_type="application/json")
-
-
-def error_response(
-    status: int, error_type: str, message: str, headers: Mapping[str, str] | None = None
-) -> Response:
-    """The Prometheus-style error envelope."""
-    return json_response(
-        {"status": "error", "errorType": error_type, "error": message}, status, headers
-    )
-
-
-def rfc3339(unix_seconds: float | None) -> str | None:
-    """A Unix time as RFC 3339 UTC text (millisecond precision), or None."""
-    if unix_seconds is None:
-        return None
-    stamp = datetime.fromtimestamp(unix_seconds, UTC)
-    return stamp.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _BodyTooLargeError(Exception):
@@ -85,26 +60,6 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise _BodyTooLargeError
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _host_json(view: HostView) -> dict[str, Any]:
-    info = view.info
-    newest_s = None if info.newest_sample_ms is None else info.newest_sample_ms / 1000
-    return {
-        "instance": info.instance,
-        "job": info.job,
-        "status": view.status.value,
-        "agent": info.agent,
-        "agent_version": info.agent_version,
-        "interval_seconds": info.interval_seconds,
-        "last_push": rfc3339(info.last_push),
-        "last_push_unix": info.last_push,
-        "newest_sample": rfc3339(newest_s),
-        "newest_sample_unix": newest_s,
-        "spool_bytes": info.spool_bytes,
-        "dropped_samples": info.dropped_samples,
-        "push_errors": info.push_errors,
-    }
 
 
 class _Handlers:
@@ -226,11 +181,6 @@ class _Handlers:
             }
         )
 
-    async def servers(self, request: Request) -> Response:
-        return json_response(
-            {"status": "success", "data": [_host_json(v) for v in self.fleet.hosts()]}
-        )
-
     async def own_metrics(self, request: Request) -> Response:
         stats: StorageStats | None
         extra: Sequence[MetricFamily] = ()
@@ -316,10 +266,9 @@ def create_app(
     routes: list[BaseRoute] = [
         Route(COLLECT_PATH, h.collect, methods=["POST"]),
         Route("/api/v1/health", h.health, methods=["GET"]),
-        Route("/api/v1/servers", h.servers, methods=["GET"]),
         Route("/metrics", h.own_metrics, methods=["GET"]),
-        *prometheus_routes(PrometheusApi(engine, storage, version, clock())),
-        *friendly_routes(FriendlyApi(engine, fleet)),
+        *prometheus_routes(PrometheusApi(engine, storage, version, clock(), clock=clock)),
+        *friendly_routes(FriendlyApi(engine, fleet, clock=clock, version=version)),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     paths = frozenset(r.path for r in routes if isinstance(r, Route))
