@@ -139,9 +139,11 @@ def test_server_storage_section(tmp_path: Path) -> None:
     path.write_text(
         "storage:\n  sync: interval\n  sync_interval: 200ms\n"
         "  retention: {raw: 2d, one_minute: 14d, five_minutes: 90d, max_bytes: 10GiB}\n"
+        "  chunk_cache: 1GiB\n"
     )
     config = load_file(path, ServerConfig)
     assert config.storage.engine == "tsdb"
+    assert config.storage.chunk_cache == 2**30
     assert config.storage.sync_interval == 0.2
     assert config.storage.retention.raw == 2 * 86400
     assert config.storage.retention.max_bytes == 10 * 2**30
@@ -154,6 +156,7 @@ def test_server_storage_section(tmp_path: Path) -> None:
         ("storage: {sync: sometimes}", "storage.sync must be batch or interval"),
         ("storage: {retention: {raw: 30d}}", "coarser tiers keep longer"),
         ("storage: {retention: {hourly: 1y}}", "storage.retention.hourly: unknown key"),
+        ("storage: {chunk_cache: -1}", "storage.chunk_cache: must not be negative"),
     ],
 )
 def test_bad_storage_section(tmp_path: Path, yaml_text: str, message: str) -> None:

@@ -64,6 +64,7 @@ class StorageRuntime:
                 minute_retention_ms=int(retention.one_minute * 1000),
                 five_minute_retention_ms=int(retention.five_minutes * 1000),
                 max_bytes=retention.max_bytes,
+                chunk_cache_bytes=section.chunk_cache,
             )
             self._tsdb = TSDB.open(data_dir / TSDB_DIR, options=options)
             self._directory = data_dir / TSDB_DIR

@@ -46,6 +46,7 @@ class StorageSection:
     acknowledged is lost, even by a power cut. ``sync: interval`` fsyncs every
     ``sync_interval`` instead: a killed server still loses nothing (the data is in the
     operating system's cache), a power cut or kernel crash may lose up to that much.
+    ``chunk_cache`` is the memory kept for decoded chunks between queries (0 turns it off).
     """
 
     engine: str = "tsdb"
@@ -53,6 +54,7 @@ class StorageSection:
     sync_interval: Duration = 1.0
     chunk_range: Duration = 1800.0
     flush_delay: Duration = 300.0
+    chunk_cache: ByteSize = 256 * 2**20
     retention: RetentionSection = field(default_factory=RetentionSection)
 
     def __post_init__(self) -> None:

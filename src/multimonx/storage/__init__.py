@@ -15,11 +15,13 @@ from multimonx.storage.interface import (
     Querier,
     SelectHints,
     Series,
+    SeriesSet,
     Storage,
     StorageClosed,
     StorageError,
     StorageStats,
     StorageUnavailable,
+    select_sets_of,
 )
 from multimonx.storage.journal import (
     Journal,
@@ -53,12 +55,14 @@ __all__ = [
     "SelectHints",
     "Series",
     "SeriesSamples",
+    "SeriesSet",
     "SqliteKeyStore",
     "Storage",
     "StorageClosed",
     "StorageError",
     "StorageStats",
     "StorageUnavailable",
+    "select_sets_of",
     "decode_batch",
     "encode_batch",
 ]

@@ -112,6 +112,135 @@ class Series:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesSet:
+    """Series read from storage laid end to end (a columnar ``Series`` list): series ``i`` is
+    ``labels[i]`` with the samples ``timestamps[starts[i]:stops[i]]``; every series has at
+    least one sample, and each starts where the one before stops (the first at 0, the last
+    stopping at the end of the arrays). ``counts`` is None when no series came from a
+    downsampled tier; otherwise it holds every sample's raw count (1.0 for raw series) and
+    ``tiered[i]`` says whether series ``i`` did. Arrays are read-only for the caller, like a
+    Series'."""
+
+    labels: list[Labels]
+    timestamps: npt.NDArray[np.int64]
+    values: npt.NDArray[np.float64]
+    starts: npt.NDArray[np.int64]
+    stops: npt.NDArray[np.int64]
+    counts: npt.NDArray[np.float64] | None = None
+    tiered: npt.NDArray[np.bool_] | None = None
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    @property
+    def samples(self) -> int:
+        """How many samples the set holds."""
+        return int(self.timestamps.shape[0])
+
+    @classmethod
+    def of(cls, series: Sequence[Series]) -> SeriesSet:
+        """The non-empty ``series``, laid end to end."""
+        live = [one for one in series if len(one)]
+        if not live:
+            return cls.empty()
+        lengths = np.fromiter((len(one) for one in live), np.int64, len(live))
+        stops = np.cumsum(lengths)
+        counts: npt.NDArray[np.float64] | None = None
+        tiered: npt.NDArray[np.bool_] | None = None
+        if any(one.counts is not None for one in live):
+            tiered = np.array([one.counts is not None for one in live], dtype=np.bool_)
+            counts = np.concatenate(
+                [np.ones(len(one)) if one.counts is None else one.counts for one in live]
+            )
+        return cls(
+            [one.labels for one in live],
+            np.concatenate([one.timestamps for one in live]),
+            np.concatenate([one.values for one in live]),
+            stops - lengths,
+            stops,
+            counts,
+            tiered,
+        )
+
+    @classmethod
+    def empty(cls) -> SeriesSet:
+        """No series."""
+        none = np.empty(0, dtype=np.int64)
+        return cls([], none, np.empty(0), none, none)
+
+    @classmethod
+    def concat(cls, parts: Sequence[SeriesSet]) -> SeriesSet:
+        """``parts`` one after the other (e.g. the batches of ``Querier.select_sets``)."""
+        parts = [one for one in parts if len(one)]
+        if len(parts) <= 1:
+            return parts[0] if parts else cls.empty()
+        shift = np.cumsum([0, *(one.samples for one in parts[:-1])])
+        counts: npt.NDArray[np.float64] | None = None
+        tiered: npt.NDArray[np.bool_] | None = None
+        if any(one.counts is not None for one in parts):
+            counts = np.concatenate(
+                [np.ones(one.samples) if one.counts is None else one.counts for one in parts]
+            )
+            tiered = np.concatenate(
+                [
+                    np.zeros(len(one), np.bool_) if one.tiered is None else one.tiered
+                    for one in parts
+                ]
+            )
+        return cls(
+            [lbl for one in parts for lbl in one.labels],
+            np.concatenate([one.timestamps for one in parts]),
+            np.concatenate([one.values for one in parts]),
+            np.concatenate([one.starts + at for one, at in zip(parts, shift, strict=True)]),
+            np.concatenate([one.stops + at for one, at in zip(parts, shift, strict=True)]),
+            counts,
+            tiered,
+        )
+
+    def head(self, count: int) -> SeriesSet:
+        """The first ``count`` series."""
+        if count >= len(self):
+            return self
+        if count <= 0:
+            return SeriesSet.empty()
+        end = int(self.stops[count - 1])
+        return SeriesSet(
+            self.labels[:count],
+            self.timestamps[:end],
+            self.values[:end],
+            self.starts[:count],
+            self.stops[:count],
+            None if self.counts is None else self.counts[:end],
+            None if self.tiered is None else self.tiered[:count],
+        )
+
+    def series(self) -> list[Series]:
+        """The set as Series (views of its arrays)."""
+        out = []
+        counts, tiered = self.counts, self.tiered
+        for i, (a, b) in enumerate(zip(self.starts.tolist(), self.stops.tolist(), strict=True)):
+            own = counts[a:b] if counts is not None and tiered is not None and tiered[i] else None
+            out.append(Series(self.labels[i], self.timestamps[a:b], self.values[a:b], own))
+        return out
+
+
+SELECT_SET_SERIES = 512
+"""Series per SeriesSet that ``select_sets_of`` groups a select into."""
+
+
+def select_sets_of(series: Iterable[Series]) -> Iterator[SeriesSet]:
+    """``Querier.select_sets`` for queriers that answer from ``select``."""
+    group: list[Series] = []
+    for one in series:
+        group.append(one)
+        if len(group) == SELECT_SET_SERIES:
+            yield SeriesSet.of(group)
+            group = []
+    if group:
+        yield SeriesSet.of(group)
+
+
+@dataclass(frozen=True, slots=True)
 class StorageStats:
     """Size counters of a storage, for health checks and the server's own metrics."""
 
@@ -170,6 +299,13 @@ class Querier(Protocol):
         At least one matcher should select a non-empty value (as PromQL requires); an empty
         matcher list selects every series.
         """
+        ...
+
+    def select_sets(
+        self, matchers: Sequence[Matcher], hints: SelectHints | None = None
+    ) -> Iterator[SeriesSet]:
+        """What ``select`` returns, in consecutive groups laid end to end (the engine's way
+        in: no object per series, and a caller can stop between groups, e.g. on a limit)."""
         ...
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:

@@ -26,10 +26,12 @@ from multimonx.storage.interface import (
     Querier,
     SelectHints,
     Series,
+    SeriesSet,
     StorageClosed,
     StorageStats,
     label_names_of,
     label_values_of,
+    select_sets_of,
 )
 from multimonx.storage.journal import Journal, SeriesSamples
 
@@ -295,6 +297,12 @@ class MemoryQuerier:
             if len(ts):
                 emitted += 1
                 yield Series(labels, ts, vs)
+
+    def select_sets(
+        self, matchers: Sequence[Matcher], hints: SelectHints | None = None
+    ) -> Iterator[SeriesSet]:
+        """``select`` in groups laid end to end."""
+        return select_sets_of(self.select(matchers, hints))
 
     @staticmethod
     def _read(

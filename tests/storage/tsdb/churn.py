@@ -115,6 +115,9 @@ class ChurnQuerier:
     def select(self, matchers: Sequence[Matcher], hints: SelectHints | None = None):  # type: ignore[no-untyped-def]
         return self._inner.select(matchers, hints)
 
+    def select_sets(self, matchers: Sequence[Matcher], hints: SelectHints | None = None):  # type: ignore[no-untyped-def]
+        return self._inner.select_sets(matchers, hints)
+
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         return self._inner.label_names(matchers)
 

@@ -132,3 +132,41 @@ def test_pieces_of_empty_series_only() -> None:
     pieces.end_series(unsorted=False)
     pieces.end_series(unsorted=True)
     assert [len(t) for t, _ in pieces.split(MIN_TIME_MS, MAX_TIME_MS)] == [0, 0]
+
+
+@pytest.mark.parametrize("cache_bytes", [0, 2_000, 64 * 2**20])
+def test_cached_chunks_never_hide_a_merge(tmp_path: Path, cache_bytes: int) -> None:
+    """Reads through the decoded-chunk cache (off, tiny: evicting all the time, roomy) give
+    what the reference gives, also after late samples were merged into flushed chunks that
+    earlier reads had cached."""
+    options = TSDBOptions(
+        chunk_range_ms=RANGE,
+        flush_delay_ms=1_000,
+        log_sync=JournalSync.NORMAL,
+        chunk_cache_bytes=cache_bytes,
+    )
+    tsdb = TSDB.open(tmp_path, options=options)
+    reference = MemoryStorage()
+    everything = [Matcher.of("__name__", "=~", ".+")]
+    try:
+        load(
+            [tsdb, reference],
+            [(series(i), t, float(t + i)) for t in range(0, 30_000, 500) for i in range(6)],
+        )
+        tsdb.flush(25_000)
+        for _ in range(2):  # the second read is answered from the cache
+            assert dump(tsdb, 0, 30_000, everything) == dump(reference, 0, 30_000, everything)
+        # late samples between the stored ones, merged into the flushed windows
+        load(
+            [tsdb, reference],
+            [(series(i), t + 250, -1.0) for t in range(0, 20_000, 1_000) for i in range(6)],
+        )
+        tsdb.flush(25_000)
+        assert dump(tsdb, 0, 30_000, everything) == dump(reference, 0, 30_000, everything)
+        stats = tsdb.chunk_cache.stats()
+        assert stats.bytes <= cache_bytes
+        if cache_bytes > 2_000:
+            assert stats.hits > 0
+    finally:
+        tsdb.close()
+        reference.close()

@@ -101,3 +101,23 @@ def test_tier_usage_and_durations(tmp_path: Path) -> None:
     ((_, tier_run),) = families["multimonx_tsdb_last_tier_run_duration_seconds"].samples
     assert tier_run > 0
     assert families["multimonx_tsdb_last_tier_run_duration_seconds"].type.value == "gauge"
+
+
+def test_chunk_cache_families_count_reads(tmp_path: Path) -> None:
+    options = TSDBOptions(chunk_range_ms=10 * MIN, flush_delay_ms=0, log_sync=JournalSync.NORMAL)
+    db = TSDB.open(tmp_path, options=options)
+    try:
+        appender = db.appender()
+        for t in range(T0, T0 + 20 * MIN, 15_000):
+            appender.append(Labels.of(__name__="m"), t, 1.0)
+        appender.commit()
+        db.flush(T0 + 20 * MIN)
+        for _ in range(2):  # two chunks decoded, then found
+            with db.querier(T0, T0 + 20 * MIN) as querier:
+                assert sum(len(one) for one in querier.select([])) == 80
+        families = {f.name: f for f in tsdb_families(db, tmp_path)}
+    finally:
+        db.close()
+    assert families["multimonx_tsdb_chunk_cache_misses_total"].samples == (((), 2.0),)
+    assert families["multimonx_tsdb_chunk_cache_hits_total"].samples == (((), 2.0),)
+    assert families["multimonx_tsdb_chunk_cache_bytes"].samples[0][1] > 80 * 16

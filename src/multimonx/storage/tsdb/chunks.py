@@ -115,6 +115,20 @@ def read_chunk_blobs(
     return [(int(sid), bytes(data)) for sid, data in rows]
 
 
+def read_chunk_keys(
+    db: sqlite3.Connection, sids: Sequence[int], mint: int, maxt: int, *, range_ms: int
+) -> list[tuple[int, int, int, int]]:
+    """(series id, mint, maxt, count) of the rows ``read_chunk_blobs`` returns for the same
+    arguments, in the same order (within one read transaction)."""
+    low = max(mint - range_ms + 1, MIN_TIME_MS)
+    return db.execute(
+        "SELECT series_id, mint, maxt, count FROM chunks_raw "
+        "WHERE series_id IN (SELECT value FROM json_each(?)) "
+        "AND mint >= ? AND mint <= ? AND maxt >= ? ORDER BY series_id, mint",
+        (json.dumps(list(sids)), low, maxt, mint),
+    ).fetchall()
+
+
 def read_chunks(
     db: sqlite3.Connection, codec: ChunkCodec, sid: int, mint: int, maxt: int, *, range_ms: int
 ) -> list[tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]]:

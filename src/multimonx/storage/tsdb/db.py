@@ -35,6 +35,7 @@ from multimonx.storage.interface import (
 )
 from multimonx.storage.journal import Journal, JournalCorruptError
 from multimonx.storage.tsdb import chunks, usage
+from multimonx.storage.tsdb.chunkcache import ChunkCache
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.flush import write_extracts
 from multimonx.storage.tsdb.head import Extract, Head, encode_pending
@@ -71,6 +72,7 @@ class TSDB:
         self.head_lock = threading.Lock()
         self.head = Head(options.chunk_range_ms)
         self.index = Index()
+        self.chunk_cache = ChunkCache(options.chunk_cache_bytes)
         self._commit_lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._closed = False

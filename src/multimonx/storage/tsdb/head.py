@@ -468,3 +468,51 @@ class Head:
 
 _EMPTY_T: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
 _EMPTY_V: npt.NDArray[np.float64] = np.empty(0, dtype=np.float64)
+
+
+Doubt = tuple[Block, int | None]
+"""A closed block whose bounds straddle a range (first sample before it, last after it): the
+block and how many of its first samples the snapshot sees (None: all of them)."""
+
+
+def presence(
+    head: Head, snap: Snapshot, sid: int, mint: int, maxt: int
+) -> tuple[bool, list[Doubt]]:
+    """Whether the snapshot's head holds a sample of ``sid`` within ``[mint, maxt]``, without
+    decoding anything (the caller holds the head lock): ``(True, [])`` if it does; else
+    ``(False, doubts)``, the blocks that may hold one and must be decoded (outside the lock)
+    to tell. The open block answers exactly (bisect on its offsets), the out-of-order dict
+    by its keys; a closed block by its first and last timestamp, both real samples, unless
+    it starts before ``mint`` and ends after ``maxt``."""
+    blocks, a, _, base, d = head._objects(snap.gen, sid)
+    k, n = snap.nblocks[sid], snap.lengths[sid]
+    doubts: list[Doubt] = []
+    if n:
+        sealed = blocks[k] if blocks is not None and len(blocks) > k else None
+        if isinstance(sealed, bytes):  # the open block was sealed and encoded since
+            first, last = block_bounds(sealed)
+            whole = n >= block_count(sealed)
+            if mint <= first <= maxt or (whole and mint <= last <= maxt):
+                return True, []
+            if first < mint <= last:
+                doubts.append((sealed, n))
+        else:
+            if sealed is not None:  # sealed since, not encoded yet: the same offsets
+                a, base = sealed[0], sealed[2]
+            lo = bisect_left(a, mint - base, 0, n)
+            if lo < n and a[lo] <= maxt - base:
+                return True, []
+    if blocks:
+        for i in range(min(k, len(blocks)) - 1, -1, -1):
+            first, last = block_bounds(blocks[i])
+            if last < mint:
+                break  # blocks are in time order: the older ones end earlier still
+            if first > maxt:
+                continue
+            if first >= mint or last <= maxt:
+                return True, []
+            doubts.append((blocks[i], None))
+    m = snap.ooo_lengths.get(sid, 0)
+    if m and d is not None and any(mint <= t <= maxt for t in islice(d, m)):
+        return True, []
+    return False, doubts

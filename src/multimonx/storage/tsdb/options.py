@@ -21,6 +21,9 @@ class TSDBOptions:
     chunks, 1-minute and 5-minute aggregates are kept (coarser tiers keep at least as long).
     ``max_bytes``: optional cap on ``chunks.db``; above it the oldest raw rows, then 1m, then
     5m rows go. ``tier_interval_s``: period of the background tier job.
+
+    ``chunk_cache_bytes``: memory for decoded raw chunks kept between queries (``chunkcache``;
+    0 turns the cache off).
     """
 
     chunk_range_ms: int = 30 * 60 * 1000
@@ -32,6 +35,7 @@ class TSDBOptions:
     five_minute_retention_ms: int = 30 * 24 * 3600 * 1000
     max_bytes: int | None = None
     tier_interval_s: float = 60.0
+    chunk_cache_bytes: int = 256 * 2**20
 
     def __post_init__(self) -> None:
         if self.chunk_range_ms <= 0:
@@ -49,6 +53,8 @@ class TSDBOptions:
             raise ValueError("max_bytes must be positive (or None for no cap)")
         if self.tier_interval_s <= 0:
             raise ValueError("tier_interval_s must be positive")
+        if self.chunk_cache_bytes < 0:
+            raise ValueError("chunk_cache_bytes must not be negative")
 
 
 @dataclass(frozen=True, slots=True)

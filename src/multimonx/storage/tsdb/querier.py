@@ -16,10 +16,12 @@ from multimonx.storage.interface import (
     Querier,
     SelectHints,
     Series,
+    SeriesSet,
     StorageClosed,
+    StorageUnavailable,
 )
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
-from multimonx.storage.tsdb.chunks import read_chunk_blobs
+from multimonx.storage.tsdb.chunks import read_chunk_blobs, read_chunk_keys
 from multimonx.storage.tsdb.downsample import (
     Aggregates,
     Tier,
@@ -34,7 +36,9 @@ from multimonx.storage.tsdb.tiers import overlay, read_tier, tiers_of
 if TYPE_CHECKING:
     from multimonx.storage.tsdb.db import TSDB
 
-_Arrays = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
+_Ints = npt.NDArray[np.int64]
+_Floats = npt.NDArray[np.float64]
+_Arrays = tuple[_Ints, _Floats]
 _Points = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64], npt.NDArray[np.float64] | None]
 """A series as a select returns it: timestamps, values and, when read from a tier, the raw
 samples behind each point (``Series.counts``)."""
@@ -110,13 +114,15 @@ class _Pieces:
         index = np.repeat(shift, seg_len) + np.arange(int(out_at[-1] + seg_len[-1]))
         return all_t[index], all_v[index]
 
-    def split(self, mint: int, maxt: int) -> list[_Arrays]:
-        """Per series: its samples within ``[mint, maxt]``, sorted, without repeats (the first
-        segment holding a timestamp wins: disk, then head, then out-of-order)."""
+    def joined(self, mint: int, maxt: int) -> tuple[_Ints, _Floats, _Ints]:
+        """Every series' samples within ``[mint, maxt]``, sorted, without repeats (the first
+        segment holding a timestamp wins: disk, then head, then out-of-order), laid end to
+        end: (timestamps, values, at), series ``i`` owning ``at[i]:at[i + 1]``."""
+        count = len(self.lengths)
         if not self._seg_len:
-            return [(_EMPTY_T, _EMPTY_V)] * len(self.lengths)
+            return _EMPTY_T, _EMPTY_V, np.zeros(count + 1, dtype=np.int64)
         ts, vs = self._gather()
-        bounds = np.zeros(len(self.lengths) + 1, dtype=np.int64)
+        bounds = np.zeros(count + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=bounds[1:])
         # Segments are in time order but may touch or overlap where a flush, a merge or a late
         # sample met: any series not strictly increasing takes the slow path.
@@ -129,13 +135,30 @@ class _Pieces:
         keep = (ts >= mint) & (ts <= maxt)
         kept = np.zeros(len(ts) + 1, dtype=np.int64)
         np.cumsum(keep, out=kept[1:])
-        at = kept[bounds].tolist()
+        at = kept[bounds]
         kts, kvs = ts[keep], vs[keep]
-        out: list[_Arrays] = [(kts[a:b], kvs[a:b]) for a, b in itertools.pairwise(at)]
-        for i in slow:
-            uniq, first = np.unique(out[i][0], return_index=True)
-            out[i] = (uniq.astype(np.int64, copy=False), out[i][1][first])
-        return out
+        if not slow:
+            return kts, kvs, at
+        lengths = np.diff(at)
+        parts_t: list[_Ints] = []
+        parts_v: list[_Floats] = []
+        done = 0
+        for i in sorted(slow):
+            a, b = int(at[i]), int(at[i + 1])
+            uniq, first = np.unique(kts[a:b], return_index=True)
+            parts_t += [kts[done:a], uniq.astype(np.int64, copy=False)]
+            parts_v += [kvs[done:a], kvs[a:b][first]]
+            lengths[i] = len(uniq)
+            done = b
+        parts_t.append(kts[done:])
+        parts_v.append(kvs[done:])
+        np.cumsum(lengths, out=at[1:])
+        return np.concatenate(parts_t), np.concatenate(parts_v), at
+
+    def split(self, mint: int, maxt: int) -> list[_Arrays]:
+        """``joined``, one (timestamps, values) pair per series."""
+        ts, vs, at = self.joined(mint, maxt)
+        return [(ts[a:b], vs[a:b]) for a, b in itertools.pairwise(at.tolist())]
 
 
 class TSDBQuerier:
@@ -189,27 +212,33 @@ class TSDBQuerier:
         return self._codec
 
     def _read_many(self, sids: Sequence[int], mint: int, maxt: int) -> list[_Arrays]:
-        """The samples of each of ``sids`` within ``[mint, maxt]``: head parts taken in one
-        pass under the lock, chunks on disk in one query, every compressed block decoded in
-        one vectorised pass (``ChunkCodec.decode_many``), then split per series."""
+        """The samples of each of ``sids`` within ``[mint, maxt]``."""
+        return self._pieces(sids, mint, maxt).split(mint, maxt)
+
+    def _pieces(self, sids: Sequence[int], mint: int, maxt: int) -> _Pieces:
+        """The samples of ``sids`` around ``[mint, maxt]``: head parts taken in one pass under
+        the lock, chunks on disk from the cache or one query, every compressed block decoded
+        in one vectorised pass (``ChunkCodec.decode_many``)."""
         db = self._db
         snap = self._snap
-        with db.head_lock:
-            heads = [db.head.read(snap, sid, mint, maxt) for sid in sids]
-        found_rows: list[tuple[int, bytes]] = []
-        if mint < self._flushed_before and self._conn is not None:
-            found_rows = read_chunk_blobs(
-                self._conn, sids, mint, maxt, range_ms=db.options.chunk_range_ms
-            )
-        on_disk: dict[int, tuple[int, int]] = {}  # sid -> (its first row, its row count)
-        for i, (sid, _) in enumerate(found_rows):
+        nblocks, lengths, ooo = snap.nblocks, snap.lengths, snap.ooo_lengths
+        with db.head_lock:  # only series with head data in the snapshot are looked at
+            heads = [
+                db.head.read(snap, sid, mint, maxt)
+                if nblocks[sid] or lengths[sid] or sid in ooo
+                else None
+                for sid in sids
+            ]
+        disk_sids, disk_t, disk_v, disk_counts = self._read_disk(sids, mint, maxt)
+        on_disk: dict[int, tuple[int, int]] = {}  # sid -> (its first chunk, its chunk count)
+        for i, sid in enumerate(disk_sids):
             row, n = on_disk.get(sid, (i, 0))
             on_disk[sid] = (row, n + 1)
         codec = self._codec_()
-        disk_blobs = [data for _, data in found_rows]
-        head_blobs = [b for head in heads for b in head.blocks if isinstance(b, bytes)]
+        head_blobs = [
+            b for head in heads if head is not None for b in head.blocks if isinstance(b, bytes)
+        ]
         pieces = _Pieces()
-        disk_t, disk_v, disk_counts = codec.decode_many(disk_blobs)
         disk_src = pieces.source(disk_t, disk_v)
         disk_at = [0, *np.cumsum(disk_counts).tolist()]
         head_t, head_v, head_counts = codec.decode_many(head_blobs, skip=BLOCK_PREFIX)
@@ -219,6 +248,9 @@ class TSDBQuerier:
         for sid, head in zip(sids, heads, strict=True):
             first, n = on_disk.get(sid, (0, 0))
             pieces.segment(disk_src, disk_at[first], disk_at[first + n] - disk_at[first])
+            if head is None:
+                pieces.end_series(unsorted=False)
+                continue
             for block in head.blocks:  # blobs decoded above, sealed blocks (rare) here
                 if isinstance(block, bytes):
                     pieces.segment(head_src, head_at[blob], head_at[blob + 1] - head_at[blob])
@@ -232,7 +264,47 @@ class TSDBQuerier:
                     np.fromiter((v for _, v in head.pairs), np.float64, len(head.pairs)),
                 )
             pieces.end_series(unsorted=bool(head.pairs))
-        return pieces.split(mint, maxt)
+        return pieces
+
+    def _read_disk(
+        self, sids: Sequence[int], mint: int, maxt: int
+    ) -> tuple[list[int], npt.NDArray[np.int64], npt.NDArray[np.float64], list[int]]:
+        """The raw chunks of ``sids`` overlapping ``[mint, maxt]``, by series then oldest first:
+        each chunk's series id, all their samples end to end, and each chunk's sample count.
+        Chunks decoded by an earlier query come from the TSDB's ``ChunkCache``; the others
+        are read and decoded in one pass, then cached."""
+        if mint >= self._flushed_before or self._conn is None:
+            return [], _EMPTY_T, _EMPTY_V, []
+        range_ms = self._db.options.chunk_range_ms
+        cache = self._db.chunk_cache
+        codec = self._codec_()
+        if not cache.max_bytes:
+            rows = read_chunk_blobs(self._conn, sids, mint, maxt, range_ms=range_ms)
+            ts, vs, counts = codec.decode_many([data for _, data in rows])
+            return [sid for sid, _ in rows], ts, vs, counts.tolist()
+        keys = read_chunk_keys(self._conn, sids, mint, maxt, range_ms=range_ms)
+        found = cache.get_many(keys)
+        missing = [i for i, one in enumerate(found) if one is None]
+        if missing:
+            # Same statement, same read transaction: the same rows in the same order.
+            rows = read_chunk_blobs(self._conn, sids, mint, maxt, range_ms=range_ms)
+            if len(rows) != len(keys):  # pragma: no cover - a transaction's view is fixed
+                raise StorageUnavailable("chunks changed within a read transaction")
+            ts, vs, counts = codec.decode_many([rows[i][1] for i in missing])
+            at = [0, *np.cumsum(counts).tolist()]
+            decoded = [(ts[a:b].copy(), vs[a:b].copy()) for a, b in itertools.pairwise(at)]
+            cache.put_many([keys[i] for i in missing], decoded)
+            for i, one in zip(missing, decoded, strict=True):
+                found[i] = one
+        chunks = [one for one in found if one is not None]
+        if not chunks:
+            return [], _EMPTY_T, _EMPTY_V, []
+        return (
+            [key[0] for key in keys],
+            np.concatenate([t for t, _ in chunks]),
+            np.concatenate([v for _, v in chunks]),
+            [len(t) for t, _ in chunks],
+        )
 
     def _tier_for(self, hints: SelectHints | None, mint: int, maxt: int) -> Tier | None:
         """The downsampled tier to answer from, or None for raw samples.
@@ -298,30 +370,44 @@ class TSDBQuerier:
         self, matchers: Sequence[Matcher], hints: SelectHints | None = None
     ) -> Iterator[Series]:
         """Matching series with samples in range, sorted by labels."""
+        for part in self.select_sets(matchers, hints):
+            yield from part.series()
+
+    def select_sets(
+        self, matchers: Sequence[Matcher], hints: SelectHints | None = None
+    ) -> Iterator[SeriesSet]:
+        """``select`` in groups of up to ``_BATCH`` series, each read in one go."""
         self._db.check_open()
         mint, maxt = self._bounds(hints)
         limit = hints.limit if hints is not None else None
-        emitted = 0
-        if mint > maxt:
+        if mint > maxt or limit == 0:
             return
         tier = self._tier_for(hints, mint, maxt)
         # An instant selector reads ``last`` whatever function encloses it (a subquery's).
         func = hints.func if hints is not None and hints.range_ms is not None else None
         matching = self._matching(matchers)
+        emitted = 0
         for lo in range(0, len(matching), _BATCH):
             batch = matching[lo : lo + _BATCH]
             sids = [sid for _, sid in batch]
-            found: list[_Points]
+            part: SeriesSet
             if tier is None:
-                found = [(ts, vs, None) for ts, vs in self._read_many(sids, mint, maxt)]
+                ts, vs, at = self._pieces(sids, mint, maxt).joined(mint, maxt)
+                nonempty = np.flatnonzero(at[1:] > at[:-1])
+                part = SeriesSet(
+                    [batch[i][0] for i in nonempty.tolist()], ts, vs, at[nonempty], at[nonempty + 1]
+                )
             else:
                 found = self._read_tier(tier, sids, mint, maxt, func)
-            for (labels, _), (ts, vs, counts) in zip(batch, found, strict=True):
-                if limit is not None and emitted >= limit:
-                    return
-                if len(ts):
-                    emitted += 1
-                    yield Series(labels, ts, vs, counts)
+                part = SeriesSet.of(
+                    [Series(lbl, t, v, c) for (lbl, _), (t, v, c) in zip(batch, found, strict=True)]
+                )
+            if limit is not None and emitted + len(part) >= limit:
+                yield part.head(limit - emitted)
+                return
+            emitted += len(part)
+            if len(part):
+                yield part
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted label names of matching series with samples in range.

@@ -25,6 +25,7 @@ def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
     """The engine's gauges and counters, read now (cheap: no scan of chunks; the per-tier
     bytes and chunks are totals the engine keeps, ``usage``, not counted here)."""
     stats, counters, tier_usage = db.stats(), db.counters(), db.tier_usage()
+    cache = db.chunk_cache.stats()
 
     def counter(name: str, help: str, value: float) -> MetricFamily:
         return MetricFamily.single(f"multimonx_tsdb_{name}", MetricType.COUNTER, help, value)
@@ -84,6 +85,17 @@ def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
             counters.head_samples,
         ),
         gauge("log_records", "Records in the append log (not yet truncated).", db.log_records()),
+        counter(
+            "chunk_cache_hits_total",
+            "Chunk reads answered by the decoded-chunk cache.",
+            float(cache.hits),
+        ),
+        counter(
+            "chunk_cache_misses_total",
+            "Chunk reads that had to decode (and then cached) the chunk.",
+            float(cache.misses),
+        ),
+        gauge("chunk_cache_bytes", "Memory held by the decoded-chunk cache.", float(cache.bytes)),
         MetricFamily.gauge(
             "multimonx_tsdb_tier_bytes",
             "Bytes of chunk data per tier (the chunks' encoded sizes, without SQLite's pages).",
