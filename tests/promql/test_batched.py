@@ -22,6 +22,8 @@ from multimonx.promql import engine as engine_module
 from multimonx.promql.engine import Engine, FunctionRegistry
 from multimonx.promql.functions import BATCHED_RANGE_FUNCTIONS, RANGE_FUNCTIONS
 from multimonx.promql.selectors import (
+    _COUNTING_MIN_STEPS,
+    _Flat,
     _instant_rows_one_by_one,
     instant_rows,
     range_batch,
@@ -29,7 +31,7 @@ from multimonx.promql.selectors import (
 )
 from multimonx.promql.values import Floats, Ints, QueryResult, SeriesBatch
 from multimonx.storage import MemoryStorage
-from multimonx.storage.interface import Series
+from multimonx.storage.interface import Series, SeriesSet, select_sets_of
 
 SECOND = 1000
 SPECIALS = (math.nan, math.inf, -math.inf, 0.0, -0.0)
@@ -153,6 +155,48 @@ def test_instant_rows_matches_series_by_series(
     assert (got.present == expected.present).all()
     assert same_floats(got.values[got.present], expected.values[expected.present])
     assert (got.timestamps[got.present] == expected.timestamps[expected.present]).all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    series=many_series(),
+    first=st.integers(-100, 700),
+    step=st.integers(1, 90),
+    steps=st.integers(_COUNTING_MIN_STEPS, 60),
+)
+def test_counting_finds_what_searching_finds(
+    series: list[Series], first: int, step: int, steps: int
+) -> None:
+    found = SeriesSet.of(series)
+    times = (first + step * np.arange(steps, dtype=np.int64)) * SECOND
+    flat = _Flat.of(found, int(times[0]), int(times[-1]))
+    assert flat is not None
+    counted = flat.after(times)  # a regular grid this long is counted
+    irregular = times.copy()
+    irregular[-1] += 1  # ... and an irregular one searched
+    searched = flat.after(irregular)
+    assert (counted[:, :-1] == searched[:, :-1]).all()
+    for row, (a, b) in enumerate(zip(found.starts, found.stops, strict=True)):
+        expected = a + np.searchsorted(found.timestamps[a:b], times, side="right")
+        assert (counted[row] == expected).all()
+
+
+def test_series_set_groups_concatenate_and_truncate() -> None:
+    series = [
+        Series(Labels.of(i=str(i)), np.arange(1, i + 2, dtype=np.int64), np.full(i + 1, i * 1.0))
+        for i in range(5)
+    ]
+    parts = list(select_sets_of(series))
+    assert len(parts) == 1
+    whole = SeriesSet.concat(
+        [SeriesSet.of(series[:2]), SeriesSet.empty(), SeriesSet.of(series[2:])]
+    )
+    assert whole.labels == [one.labels for one in series]
+    assert whole.starts.tolist() == [0, 1, 3, 6, 10]
+    assert whole.stops.tolist() == [1, 3, 6, 10, 15]
+    first_two = whole.head(2)
+    assert first_two.samples == 3
+    assert [one.values.tolist() for one in first_two.series()] == [[0.0], [1.0, 1.0]]
 
 
 def test_batch_rows_are_views_of_their_own_samples() -> None:

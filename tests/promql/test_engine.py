@@ -20,7 +20,13 @@ from multimonx.promql.engine import Engine, FunctionRegistry
 from multimonx.promql.errors import EvalError, QueryTimeout, TooManySamples
 from multimonx.promql.parser import QueryTypeError
 from multimonx.promql.values import Bools, Floats, Ints, RangeSeries, StepValue, StepVector
-from multimonx.storage.interface import Querier, SelectHints, Series
+from multimonx.storage.interface import (
+    Querier,
+    SelectHints,
+    Series,
+    SeriesSet,
+    select_sets_of,
+)
 from multimonx.storage.memory import MemoryStorage
 from tests.promql.test_engine_data import MINUTE, as_dict, as_list, as_points, make_storage
 
@@ -366,6 +372,11 @@ class _Recording:
                 recorder.hints.append(hints)
                 return querier.select(matchers, hints)
 
+            def select_sets(
+                self, matchers: Sequence[Matcher], hints: SelectHints | None = None
+            ) -> Iterator[SeriesSet]:
+                return select_sets_of(self.select(matchers, hints))
+
             def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
                 return querier.label_names(matchers)
 
@@ -409,6 +420,20 @@ def test_only_range_queries_hint_a_step(storage: MemoryStorage) -> None:
     assert [h.step_ms if h else "no hints" for h in recording.hints] == [None, MINUTE]
 
 
+def test_a_repeated_selector_reads_storage_once(storage: MemoryStorage) -> None:
+    recording = _Recording(storage)
+    engine = Engine(recording)  # type: ignore[arg-type]
+    result = engine.instant(
+        "metric / (metric + sum without () (metric)) + rate(metric[5m])", 10 * MINUTE
+    )
+    assert result.vector
+    # the instant selector twice plus once under sum (a different function, same samples),
+    # and the range selector, whose window is the lookback's
+    assert len(recording.hints) == 1
+    engine.range("metric / (metric + 1)", 0, 10 * MINUTE, MINUTE)
+    assert len(recording.hints) == 2
+
+
 def test_query_without_selectors_opens_no_querier(storage: MemoryStorage) -> None:
     recording = _Recording(storage)
     engine = Engine(recording)  # type: ignore[arg-type]
@@ -422,7 +447,7 @@ def test_query_without_selectors_opens_no_querier(storage: MemoryStorage) -> Non
         ("metric", [None], None),
         ("sum(metric)", ["sum"], None),
         ("-rate(metric[5m])", ["rate"], None),
-        ("sum(metric + metric)", [None, None], None),
+        ("sum(metric + metric)", [None], None),  # one read for both
         ("max_over_time((metric)[10m:5m])", ["max_over_time"], None),  # instant: raw
         ("timestamp(metric)", ["timestamp"], None),
     ],

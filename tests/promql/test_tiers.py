@@ -23,7 +23,15 @@ from multimonx.model import Labels, Matcher
 from multimonx.promql.engine import Engine
 from multimonx.promql.values import MatrixSeries
 from multimonx.storage import JournalSync, SelectHints
-from multimonx.storage.interface import Appender, Querier, Series, Storage, StorageStats
+from multimonx.storage.interface import (
+    Appender,
+    Querier,
+    Series,
+    SeriesSet,
+    Storage,
+    StorageStats,
+    select_sets_of,
+)
 from multimonx.storage.memory import MemoryStorage
 from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.storage.tsdb.tiers import TierJob
@@ -118,6 +126,11 @@ class SpyQuerier:
         for one in self.inner.select(matchers, hints):
             self.reads.append(Read(hints, len(one), one.counts is not None))
             yield one
+
+    def select_sets(
+        self, matchers: Sequence[Matcher], hints: SelectHints | None = None
+    ) -> Iterator[SeriesSet]:
+        return select_sets_of(self.select(matchers, hints))
 
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         return self.inner.label_names(matchers)

@@ -60,7 +60,7 @@ from multimonx.promql.values import (
     StepVector,
     VectorSample,
 )
-from multimonx.storage.interface import Querier, SelectHints, Series, Storage
+from multimonx.storage.interface import Querier, SelectHints, SeriesSet, Storage
 
 if TYPE_CHECKING:
     from multimonx.promql.functions import BatchedRangeFunction, InstantFunction, RangeFunction
@@ -230,6 +230,9 @@ class _Evaluator:
     tiered: bool = False
     """Whether selects may be answered from a downsampled tier: only in a range query (an
     instant query, e.g. an alert rule's, reads raw samples even inside a subquery)."""
+    selected: dict[tuple[object, ...], SeriesSet] = field(default_factory=dict)
+    """What each distinct select of this evaluation read: a selector repeated in the query
+    (``a / (a + b)``, the catalog's combined expression) reads storage once."""
 
     # -- time span -------------------------------------------------------------------------
 
@@ -298,9 +301,10 @@ class _Evaluator:
         end: int,
         func: str | None,
         range_ms: int | None = None,
-    ) -> list[Series]:
+    ) -> SeriesSet:
         """The series of ``selector`` with samples in ``[start, end]``; ``range_ms`` is the
-        range of a matrix selector (None for an instant selector), a hint for storage."""
+        range of a matrix selector (None for an instant selector), a hint for storage. The
+        time and sample limits are checked after each group storage reads."""
         if self.querier is None:  # pragma: no cover - span() found this selector
             raise EvalError("no querier for a selector")
         hints = SelectHints(
@@ -310,13 +314,19 @@ class _Evaluator:
             func=func,
             range_ms=range_ms,
         )
-        found: list[Series] = []
-        for one in self.querier.select(selector.matchers, hints):
+        # without a step, storage reads raw samples whatever the function (its only use)
+        key = (tuple(selector.matchers), hints if self.tiered else (start, end))
+        known = self.selected.get(key)
+        if known is not None:
+            return known
+        found: list[SeriesSet] = []
+        for part in self.querier.select_sets(selector.matchers, hints):
             self.check_time()
-            self.loaded += len(one)
+            self.loaded += part.samples
             self.hold(0)
-            found.append(one)
-        return found
+            found.append(part)
+        whole = self.selected[key] = SeriesSet.concat(found)
+        return whole
 
     # -- evaluation ------------------------------------------------------------------------
 

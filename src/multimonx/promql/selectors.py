@@ -18,7 +18,7 @@ import numpy as np
 from multimonx.model import Labels
 from multimonx.model.sample import STALE_NAN_BITS
 from multimonx.promql.values import Bools, Floats, Ints, RangeSeries, SeriesBatch
-from multimonx.storage.interface import Series
+from multimonx.storage.interface import Series, SeriesSet
 
 _STALE_BITS = np.uint64(STALE_NAN_BITS)
 
@@ -43,12 +43,13 @@ _MAX_KEY = 2**62
 """Search keys (series index x time span) stay below this, far from int64's limit."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class _Flat:
-    """Selected series laid end to end, with a search key per sample: series ``i``'s sample
-    at ``t`` has the key ``i * span + (t - base)``, so one ``searchsorted`` over ``keys``
-    finds, for every series and every step at once, where a time falls among that series'
-    samples (keys of one series never reach the next one's)."""
+    """Selected series laid end to end, with the series each sample belongs to (``owner``).
+    Irregular times are searched with a key per sample: series ``i``'s sample at ``t`` has
+    the key ``i * span + (t - base)``, so one ``searchsorted`` over ``keys`` finds, for every
+    series and every step at once, where a time falls among that series' samples (keys of
+    one series never reach the next one's); regular grids are counted (``_after_grid``)."""
 
     labels: list[Labels]
     timestamps: Ints
@@ -57,38 +58,37 @@ class _Flat:
     tiered: Bools | None
     starts: Ints  # first sample of each series
     stops: Ints
-    keys: Ints
+    owner: Ints
     base: int
     span: int
+    _keys: Ints | None = None
+
+    @property
+    def keys(self) -> Ints:
+        """The search keys (built on first use)."""
+        if self._keys is None:
+            self._keys = self.owner * self.span + (self.timestamps - self.base)
+        return self._keys
 
     @classmethod
-    def of(cls, series: Sequence[Series], low: int, high: int) -> _Flat | None:
-        """Lay ``series`` end to end for searches of times in ``[low, high]``; None when the
-        keys would overflow int64 (then search series by series)."""
-        lengths = np.fromiter((len(one) for one in series), np.int64, len(series))
-        stops = np.cumsum(lengths)
-        timestamps = np.concatenate([one.timestamps for one in series])
+    def of(cls, found: SeriesSet, low: int, high: int) -> _Flat | None:
+        """Lay ``found`` out for searches of times in ``[low, high]``; None when the keys
+        would overflow int64 (then search series by series)."""
+        timestamps = found.timestamps
         base = min(low, int(timestamps.min())) if timestamps.size else low
         span = max(high, int(timestamps.max()) if timestamps.size else high) - base + 1
-        if len(series) * span >= _MAX_KEY:
+        if len(found) * span >= _MAX_KEY:
             return None
-        owner = np.repeat(np.arange(len(series), dtype=np.int64), lengths)
-        tiered: Bools | None = None
-        counts: Floats | None = None
-        if any(one.counts is not None for one in series):
-            tiered = np.array([one.counts is not None for one in series], dtype=np.bool_)
-            counts = np.concatenate(
-                [np.ones(len(one)) if one.counts is None else one.counts for one in series]
-            )
+        owner = np.repeat(np.arange(len(found), dtype=np.int64), found.stops - found.starts)
         return cls(
-            [one.labels for one in series],
+            found.labels,
             timestamps,
-            np.concatenate([one.values for one in series]),
-            counts,
-            tiered,
-            stops - lengths,
-            stops,
-            owner * span + (timestamps - base),
+            found.values,
+            found.counts,
+            found.tiered,
+            found.starts,
+            found.stops,
+            owner,
             base,
             span,
         )
@@ -96,20 +96,47 @@ class _Flat:
     def after(self, times: Ints) -> Ints:
         """For every series (rows) and time (columns), the index of its first sample after
         that time (its ``stops`` when there is none)."""
+        steps = len(times)
+        if steps >= _COUNTING_MIN_STEPS:
+            step = int(times[1] - times[0])
+            if step > 0 and bool((np.diff(times) == step).all()):
+                return self._after_grid(int(times[0]), step, steps)
         rows = np.arange(len(self.labels), dtype=np.int64)[:, np.newaxis] * self.span
         found = np.searchsorted(self.keys, rows + (times - self.base), side="right")
         return found.astype(np.int64)
 
+    def _after_grid(self, first: int, step: int, steps: int) -> Ints:
+        """``after`` for the regular grid ``first, first + step, ...`` (``steps`` times) by
+        counting instead of searching: a sample at ``t`` is at or before every grid time from
+        ``ceil((t - first) / step)`` on, so one ``bincount`` of (series, that grid index)
+        and a running sum along each row give every answer in a few passes over the samples
+        (a binary search per series and step costs several times more at fleet scale)."""
+        rows = len(self.labels)
+        owner = self.owner * (steps + 1)
+        first_grid = -((first - self.timestamps) // step)
+        np.clip(first_grid, 0, steps, out=first_grid)
+        owner += first_grid
+        counts = np.bincount(owner, minlength=rows * (steps + 1)).reshape(rows, steps + 1)
+        found = np.cumsum(counts[:, :steps], axis=1)
+        found += self.starts[:, np.newaxis]
+        return found
 
-def instant_rows(series: Sequence[Series], at_ts: Ints, lookback_ms: int) -> SelectedRows:
+
+_COUNTING_MIN_STEPS = 16
+"""Grids with at least this many steps are answered by ``_Flat._after_grid``."""
+
+
+def instant_rows(
+    series: SeriesSet | Sequence[Series], at_ts: Ints, lookback_ms: int
+) -> SelectedRows:
     """For each step ``t`` of ``at_ts`` (already moved by offset and ``@``), the newest sample of
     each series in ``(t - lookback, t]``, absent if there is none or it is a staleness
     marker (Prometheus 3.x: the lookback window is left-open). Series present at no step are
     left out."""
-    live = [one for one in series if len(one)]
-    flat = _Flat.of(live, int(at_ts.min()) - lookback_ms, int(at_ts.max())) if live else None
+    found = series if isinstance(series, SeriesSet) else SeriesSet.of(series)
+    flat = _Flat.of(found, int(at_ts.min()) - lookback_ms, int(at_ts.max())) if found else None
     if flat is None:
-        return _instant_rows_one_by_one(live, at_ts, lookback_ms)
+        return _instant_rows_one_by_one(found.series(), at_ts, lookback_ms)
     idx = flat.after(at_ts) - 1
     safe = np.maximum(idx, 0)
     ts = flat.timestamps[safe]
@@ -156,20 +183,17 @@ def _instant_rows_one_by_one(
     return SelectedRows(labels, np.vstack(rows_v), np.vstack(rows_t), np.vstack(rows_p))
 
 
-def range_batch(series: Sequence[Series], ends: Ints, range_ms: int) -> SeriesBatch:
+def range_batch(series: SeriesSet | Sequence[Series], ends: Ints, range_ms: int) -> SeriesBatch:
     """``range_series`` for all series at once, as one SeriesBatch: staleness markers removed,
     windows ``(end - range, end]`` found by one search over every series' samples."""
     steps = len(ends)
-    live = [one for one in series if len(one)]
-    flat = _Flat.of(live, int(ends.min()) - range_ms, int(ends.max())) if live else None
-    if flat is None:
-        return SeriesBatch.of(range_series(live, ends, range_ms), steps)
-    stale = stale_mask(flat.values)
+    found = series if isinstance(series, SeriesSet) else SeriesSet.of(series)
+    stale = stale_mask(found.values)
     if stale.any():
-        live = [_without_stale(one) for one in live]
-        flat = _Flat.of(live, int(ends.min()) - range_ms, int(ends.max()))
-        if flat is None:  # pragma: no cover - fewer samples cannot widen the key span
-            return SeriesBatch.of(range_series(live, ends, range_ms), steps)
+        found = _without(found, ~stale)
+    flat = _Flat.of(found, int(ends.min()) - range_ms, int(ends.max())) if found else None
+    if flat is None:
+        return SeriesBatch.of(range_series(found.series(), ends, range_ms), steps)
     lo, hi = _window_bounds(flat, ends, range_ms)
     keep = (hi > lo).any(axis=1)
     rows = np.flatnonzero(keep)
@@ -202,13 +226,22 @@ def _window_bounds(flat: _Flat, ends: Ints, range_ms: int) -> tuple[Ints, Ints]:
     return found[:, :steps], found[:, back:]
 
 
-def _without_stale(one: Series) -> Series:
-    """``one`` without its staleness markers."""
-    keep = ~stale_mask(one.values)
-    if keep.all():
-        return one
-    counts = None if one.counts is None else one.counts[keep]
-    return Series(one.labels, one.timestamps[keep], one.values[keep], counts)
+def _without(found: SeriesSet, keep: Bools) -> SeriesSet:
+    """``found`` with only the samples ``keep`` marks; series left empty are dropped."""
+    kept = np.zeros(found.samples + 1, dtype=np.int64)
+    np.cumsum(keep, out=kept[1:])
+    starts, stops = kept[found.starts], kept[found.stops]
+    rows = np.flatnonzero(stops > starts)
+    labels = found.labels if len(rows) == len(found) else [found.labels[i] for i in rows.tolist()]
+    return SeriesSet(
+        labels,
+        found.timestamps[keep],
+        found.values[keep],
+        starts[rows],
+        stops[rows],
+        None if found.counts is None else found.counts[keep],
+        None if found.tiered is None else found.tiered[rows],
+    )
 
 
 def range_series(series: Iterable[Series], ends: Ints, range_ms: int) -> list[RangeSeries]:

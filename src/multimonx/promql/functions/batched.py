@@ -63,39 +63,45 @@ def _extrapolate(  # noqa: PLR0917 - the parameters of Prometheus's extrapolated
     ``end`` (any shapes that broadcast together): last minus first (plus counter-reset
     corrections), extrapolated towards the window edges by at most half the average sample
     interval beyond 1.1 intervals, and for counters never below zero."""
+    # In place where it can be: each pass over a fleet's windows costs milliseconds.
     with np.errstate(all="ignore"):  # NaN and Inf samples propagate as in Go
         first_v, last_v = batch.values[first_i], batch.values[last_i]
         first_t, last_t = batch.timestamps[first_i], batch.timestamps[last_i]
-        result = last_v - first_v
+        result: Floats = last_v - first_v
         if is_counter:
-            result = result + _reset_corrections(batch.values, first_i, last_i + 1)
-        range_start = end - range_ms
-        to_start = (first_t - range_start) / MS_PER_S
+            result += _reset_corrections(batch, first_i, last_i + 1)
+        to_start = (first_t - (end - range_ms)) / MS_PER_S
         to_end = (end - last_t) / MS_PER_S
         sampled = (last_t - first_t) / MS_PER_S
         average = sampled / (last_i - first_i)
         threshold = average * 1.1
-        to_start = np.where(to_start >= threshold, average / 2, to_start)
+        half = average / 2
+        np.copyto(to_start, half, where=to_start >= threshold)
         if is_counter:
-            to_zero = np.where(
-                (result > 0) & (first_v >= 0), sampled * (first_v / result), to_start
-            )
-            to_start = np.where(to_zero < to_start, to_zero, to_start)
-        to_end = np.where(to_end >= threshold, average / 2, to_end)
-        factor = (sampled + to_start + to_end) / sampled
+            to_zero = sampled * (first_v / result)
+            np.copyto(to_start, to_zero, where=(to_zero < to_start) & (result > 0) & (first_v >= 0))
+        np.copyto(to_end, half, where=to_end >= threshold)
+        factor = sampled + to_start
+        factor += to_end
+        factor /= sampled
         if is_rate:
-            factor = factor / (range_ms / MS_PER_S)
-        extrapolated: Floats = result * factor
-    return extrapolated
+            factor /= range_ms / MS_PER_S
+        result *= factor
+    return result
 
 
-def _reset_corrections(values: Floats, lo: Ints, hi: Ints) -> Floats:
+def _reset_corrections(batch: SeriesBatch, lo: Ints, hi: Ints) -> Floats:
     """Per window ``[lo, hi)`` (arrays of any shape), the sum of the values just before each
     counter reset in it. Resets are rare: the windows holding one are found by searching the
     positions of the resets, the others get 0, and only the former are summed (in window
     order, as ``rate._reset_corrections`` sums them)."""
+    values = batch.values
     out = np.zeros(lo.shape)
-    after_drop = np.flatnonzero(values[1:] < values[:-1]) + 1  # i with values[i] < values[i-1]
+    drop = values[1:] < values[:-1]  # drop[i - 1]: values[i] < values[i - 1]
+    # where one series ends and the next begins is no reset (and no window holds both)
+    starts = batch.starts[batch.starts > 0]
+    drop[starts - 1] = False
+    after_drop = np.flatnonzero(drop) + 1
     if after_drop.size == 0:
         return out
     # a window holds a reset if some such i has lo < i < hi
