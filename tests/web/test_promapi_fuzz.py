@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -22,7 +23,12 @@ from multimonx.model import Labels
 from multimonx.promql.engine import Engine
 from multimonx.storage import MemoryStorage
 from multimonx.web import create_app
-from multimonx.web.promjson import format_positional, format_seconds, format_value
+from multimonx.web.promjson import (
+    format_positional,
+    format_seconds,
+    format_value,
+    format_values,
+)
 from multimonx.web.promparams import MAX_TIME_MS, MIN_TIME_MS, parse_time
 
 FUZZ = settings(
@@ -186,6 +192,17 @@ def test_encoded_values_read_back_exactly(value: float) -> None:
             back == value and math.copysign(1, back) == math.copysign(1, value)
         )
     assert "e" not in format_positional(value)
+
+
+_EDGES = [0.0, -0.0, 1e-4, 9.99e-5, 1e-6, 9.999e-7, 1e16, 9.999999999999998e15, 1e21, 2.0, -3.5]
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(_EDGES), max_size=50)
+)
+def test_values_formatted_in_bulk_as_one_by_one(values: list[float]) -> None:
+    assert format_values(np.array(values, dtype=np.float64)) == [format_value(v) for v in values]
 
 
 @settings(max_examples=500)

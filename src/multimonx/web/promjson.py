@@ -13,9 +13,13 @@ The body is assembled as text because a generic JSON encoder would write numbers
 
 from __future__ import annotations
 
+import itertools
 import math
+import operator
 from collections.abc import Mapping
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
 from multimonx.promql.values import MatrixSeries, QueryResult, VectorSample
@@ -91,24 +95,46 @@ def _metric(labels: Mapping[str, str]) -> str:
 
 
 def _vector(samples: list[VectorSample]) -> str:
-    parts = [
-        f'{{"metric":{_metric(one.labels)},"value":'
-        f'[{format_timestamp(one.t_ms)},"{format_value(one.value)}"]}}'
-        for one in samples
-    ]
+    values = format_values(np.fromiter((one.value for one in samples), np.float64, len(samples)))
+    stamps: dict[int, str] = {}
+    parts = []
+    for one, value in zip(samples, values, strict=True):
+        stamp = stamps.get(one.t_ms)
+        if stamp is None:
+            stamp = stamps[one.t_ms] = format_timestamp(one.t_ms)
+        parts.append(f'{{"metric":{_metric(one.labels)},"value":[{stamp},"{value}"]}}')
     return "[" + ",".join(parts) + "]"
+
+
+def format_values(values: npt.NDArray[np.float64]) -> list[str]:
+    """``format_value`` of every value, fast for the common case: where orjson writes the
+    shortest digits without an exponent, as Python's ``repr`` does (``1e-4 <= |v| < 1e16``,
+    or zero), it writes Go's digits with only a trailing ``.0`` to drop, three times faster
+    than ``repr``; the other values (rare in monitoring data) go through ``format_value``."""
+    if not len(values):
+        return []
+    written = orjson.dumps(values.tolist()).decode()[1:-1].split(",")
+    texts = list(map(str.removesuffix, written, itertools.repeat(".0", len(written))))
+    with np.errstate(invalid="ignore"):
+        magnitude = np.abs(values)
+        other = ~np.isfinite(values) | (magnitude >= 1e16) | ((magnitude < 1e-4) & (values != 0))
+    for i in np.flatnonzero(other).tolist():
+        texts[i] = format_value(float(values[i]))
+    return texts
 
 
 def _points(series: MatrixSeries, stamps: dict[int, str]) -> str:
-    """``[[t,"v"],...]`` of one series; ``stamps`` caches formatted timestamps (the steps of
-    a range query repeat across series)."""
-    parts: list[str] = []
-    for t_ms, value in zip(series.timestamps.tolist(), series.values.tolist(), strict=True):
-        stamp = stamps.get(t_ms)
-        if stamp is None:
-            stamp = stamps[t_ms] = format_timestamp(t_ms)
-        parts.append(f'[{stamp},"{format_value(value)}"]')
-    return "[" + ",".join(parts) + "]"
+    """``[[t,"v"],...]`` of one series; ``stamps`` caches each timestamp's ``t,"`` (the
+    steps of a range query repeat across series), and the points are put together by C-level
+    ``map`` and ``join``, with no Python call per point."""
+    times = series.timestamps.tolist()
+    if not times:
+        return "[]"
+    for t_ms in times:
+        if t_ms not in stamps:
+            stamps[t_ms] = format_timestamp(t_ms) + ',"'
+    heads = map(stamps.__getitem__, times)
+    return "[[" + '"],['.join(map(operator.add, heads, format_values(series.values))) + '"]]'
 
 
 def _matrix(matrix: list[MatrixSeries]) -> str:
