@@ -106,6 +106,39 @@ class Proc:
         return self.popen.returncode
 
 
+def prometheus_on_blocks(tmp: Path, openmetrics: str, *flags: str) -> tuple[Proc, int]:
+    """A real Prometheus on 127.0.0.1 serving ``openmetrics`` (text ending in ``# EOF``) turned
+    into TSDB blocks by ``promtool tsdb create-blocks-from openmetrics`` in ``tmp``, with no
+    scrape targets; returns it and its port (the caller waits for it and stops it)."""
+    (tmp / "data.om").write_text(openmetrics)
+    subprocess.run(
+        [
+            "promtool",
+            "tsdb",
+            "create-blocks-from",
+            "openmetrics",
+            str(tmp / "data.om"),
+            str(tmp / "tsdb"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (tmp / "prometheus.yml").write_text("global: {}\n")
+    port = free_port()
+    proc = Proc(
+        [
+            "prometheus",
+            f"--config.file={tmp / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp / 'tsdb'}",
+            f"--web.listen-address=127.0.0.1:{port}",
+            *flags,
+        ],
+        tmp / "prometheus.log",
+    )
+    return proc, port
+
+
 def multimonx(*args: str) -> list[str]:
     """The command line that runs ``multimonx`` from this interpreter's environment."""
     return [sys.executable, "-m", "multimonx", *args]

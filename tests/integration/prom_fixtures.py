@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
-import subprocess
 import time
 import urllib.error
 import urllib.parse
@@ -26,7 +25,14 @@ import pytest
 
 from multimonx.model import Labels
 from multimonx.storage.tsdb import TSDB
-from tests.integration.conftest import Proc, free_port, http_get, multimonx, wait_for
+from tests.integration.conftest import (
+    Proc,
+    free_port,
+    http_get,
+    multimonx,
+    prometheus_on_blocks,
+    wait_for,
+)
 from tests.integration.prom_data import Dataset, generate
 
 # Loopback only: never let an environment proxy see these requests.
@@ -101,33 +107,7 @@ def _openmetrics(dataset: Dataset) -> str:
 
 
 def _prometheus(tmp: Path, dataset: Dataset) -> tuple[Proc, int]:
-    (tmp / "data.om").write_text(_openmetrics(dataset))
-    subprocess.run(
-        [
-            "promtool",
-            "tsdb",
-            "create-blocks-from",
-            "openmetrics",
-            str(tmp / "data.om"),
-            str(tmp / "tsdb"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=300,
-    )
-    (tmp / "prometheus.yml").write_text("global: {}\n")
-    port = free_port()
-    proc = Proc(
-        [
-            "prometheus",
-            f"--config.file={tmp / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--query.lookback-delta=5m",
-        ],
-        tmp / "prometheus.log",
-    )
-    return proc, port
+    return prometheus_on_blocks(tmp, _openmetrics(dataset), "--query.lookback-delta=5m")
 
 
 def _write_ours(data_dir: Path, dataset: Dataset) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import pytest
 
-from multimonx.model import Matcher
+from multimonx.model import Labels, Matcher
 from multimonx.promql.ast import (
     BinaryExpr,
     Call,
@@ -376,6 +376,9 @@ class _Recording:
                 self, matchers: Sequence[Matcher], hints: SelectHints | None = None
             ) -> Iterator[SeriesSet]:
                 return select_sets_of(self.select(matchers, hints))
+
+            def series_labels(self, matchers: Sequence[Matcher]) -> list[Labels]:
+                return querier.series_labels(matchers)
 
             def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
                 return querier.label_names(matchers)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import shutil
-import subprocess
 import time
 import urllib.parse
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ import pytest
 from multimonx.model import Labels
 from multimonx.promql.functions import INSTANT_FUNCTIONS, RANGE_FUNCTIONS
 from multimonx.promql.values import Bools, Floats, Ints, StepScalar, StepValue, StepVector
-from tests.integration.conftest import Proc, free_port, get_json, http_get, wait_for
+from tests.integration.conftest import get_json, http_get, prometheus_on_blocks, wait_for
 from tests.promql.test_functions_range import range_series
 
 pytestmark = pytest.mark.integration
@@ -71,31 +70,7 @@ def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Loaded]:
     tmp = tmp_path_factory.mktemp("prometheus")
     start_ms = (int(time.time()) - 4 * 3600) // 60 * 60 * 1000
     timestamps, series = _samples(start_ms)
-    (tmp / "data.om").write_text(_openmetrics(timestamps, series))
-    subprocess.run(
-        [
-            "promtool",
-            "tsdb",
-            "create-blocks-from",
-            "openmetrics",
-            str(tmp / "data.om"),
-            str(tmp / "tsdb"),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    (tmp / "prometheus.yml").write_text("global: {}\n")
-    port = free_port()
-    proc = Proc(
-        [
-            "prometheus",
-            f"--config.file={tmp / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        tmp / "prometheus.log",
-    )
+    proc, port = prometheus_on_blocks(tmp, _openmetrics(timestamps, series))
     try:
         wait_for(
             "Prometheus to answer", lambda: http_get(f"http://127.0.0.1:{port}/-/ready")[0] == 200

@@ -132,6 +132,9 @@ class SpyQuerier:
     ) -> Iterator[SeriesSet]:
         return select_sets_of(self.select(matchers, hints))
 
+    def series_labels(self, matchers: Sequence[Matcher]) -> list[Labels]:
+        return self.inner.series_labels(matchers)
+
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         return self.inner.label_names(matchers)
 

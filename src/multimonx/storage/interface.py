@@ -308,6 +308,10 @@ class Querier(Protocol):
         in: no object per series, and a caller can stop between groups, e.g. on a limit)."""
         ...
 
+    def series_labels(self, matchers: Sequence[Matcher]) -> list[Labels]:
+        """Sorted label sets of the series ``select`` would return, without their samples."""
+        ...
+
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted label names (``__name__`` included) of series matching ``matchers``."""
         ...

@@ -322,6 +322,10 @@ class MemoryQuerier:
         hi = int(np.searchsorted(ts, maxt, side="right"))
         return ts[lo:hi], vs[lo:hi]
 
+    def series_labels(self, matchers: Sequence[Matcher]) -> list[Labels]:
+        """Sorted label sets of matching series with samples in range."""
+        return [one.labels for one in self.select(matchers)]
+
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted label names of matching series with samples in range."""
         return label_names_of(self.select(matchers))

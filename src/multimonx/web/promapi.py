@@ -358,7 +358,7 @@ def _series_of(querier: Querier, sets: list[tuple[Matcher, ...]]) -> list[Labels
     """Sorted distinct label sets of the series matching any of the matcher sets."""
     found: set[Labels] = set()
     for matchers in sets:
-        found.update(one.labels for one in querier.select(matchers))
+        found.update(querier.series_labels(matchers))
     return sorted(found)
 
 

@@ -118,6 +118,9 @@ class ChurnQuerier:
     def select_sets(self, matchers: Sequence[Matcher], hints: SelectHints | None = None):  # type: ignore[no-untyped-def]
         return self._inner.select_sets(matchers, hints)
 
+    def series_labels(self, matchers: Sequence[Matcher]) -> list[Labels]:
+        return self._inner.series_labels(matchers)
+
     def label_names(self, matchers: Sequence[Matcher] = ()) -> list[str]:
         return self._inner.label_names(matchers)
 

@@ -128,12 +128,14 @@ def tier_present(q: TSDBQuerier, db: TSDB, matchers: Sequence[Matcher]) -> set[L
 
 def expected(
     q: TSDBQuerier, db: TSDB, matchers: Sequence[Matcher]
-) -> tuple[list[str], dict[str, list[str]]]:
+) -> tuple[list[Labels], list[str], dict[str, list[str]]]:
     """The select-based answer (raw samples) plus the series only a tier holds in range."""
     present = {s.labels for s in q.select(matchers)} | tier_present(q, db, matchers)
-    return label_names_of_labels(present), {
-        name: sorted({lbl[name] for lbl in present if name in lbl}) for name in NAMES
-    }
+    return (
+        sorted(present),
+        label_names_of_labels(present),
+        {name: sorted({lbl[name] for lbl in present if name in lbl}) for name in NAMES},
+    )
 
 
 def label_names_of_labels(present: set[Labels]) -> list[str]:
@@ -141,7 +143,8 @@ def label_names_of_labels(present: set[Labels]) -> list[str]:
 
 
 def check(q: TSDBQuerier, db: TSDB, matchers: Sequence[Matcher]) -> None:
-    names, values = expected(q, db, matchers)
+    series, names, values = expected(q, db, matchers)
+    assert q.series_labels(matchers) == series
     assert q.label_names(matchers) == names
     for name in NAMES:
         assert q.label_values(name, matchers) == values[name], name
@@ -195,6 +198,7 @@ def test_old_select_oracle_agrees_without_tiers() -> None:
             with db.querier(T0 + mint * SEC, T0 + maxt * SEC) as q:
                 for matchers in ([], [Matcher.of("job", "!=", "db")], [Matcher.of("k", "=~", "")]):
                     series = list(q.select(matchers))
+                    assert q.series_labels(matchers) == [one.labels for one in series]
                     assert q.label_names(matchers) == label_names_of(series)
                     for name in NAMES:
                         assert q.label_values(name, matchers) == label_values_of(series, name)

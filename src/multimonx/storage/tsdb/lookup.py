@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Final
 import numpy as np
 import numpy.typing as npt
 
-from multimonx.model import Matcher
+from multimonx.model import Labels, Matcher
 from multimonx.storage.interface import MIN_TIME_MS
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import window_bounds
@@ -208,6 +208,22 @@ class LabelLookup:
                         by_own.setdefault(value, []).append(sid)
                 groups = {value: _Group([sids]) for value, sids in by_own.items()}
         return sorted(self._present(groups))
+
+    def series(self, matchers: Sequence[Matcher]) -> list[Labels]:
+        """Sorted label sets of the matching series with a sample in range (each series its
+        own group)."""
+        if self._mint > self._maxt:
+            return []
+        index = self._db.index
+        with self._db.head_lock:
+            cands = self._candidates(matchers)
+            self._chosen = None
+            labels = index.labels
+            if cands is None:
+                cands = [sid for sid in range(self._snap.n_series) if labels[sid] is not None]
+            own = {str(sid): lbl for sid in cands if (lbl := labels[sid]) is not None}
+        groups = {key: _Group([[int(key)]]) for key in own}
+        return sorted(own[key] for key in self._present(groups))
 
     def _candidates(self, matchers: Sequence[Matcher]) -> list[int] | None:
         """The ids the matchers choose (also kept as ``_chosen``, a mask), or None when every

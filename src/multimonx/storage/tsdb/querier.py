@@ -418,22 +418,21 @@ class TSDBQuerier:
         still queryable from there, so its labels are still listed). Answered from the index
         and the bounds of blocks and chunks, decoding only those that straddle the range
         (``lookup.LabelLookup``)."""
-        self._db.check_open()
-        lookup = LabelLookup(
-            self._db,
-            self._conn,
-            self._snap,
-            self._flushed_before,
-            (self._mint, self._maxt),
-            codec=self._codec_,
-        )
-        return lookup.names(matchers)
+        return self._lookup().names(matchers)
 
     def label_values(self, name: str, matchers: Sequence[Matcher] = ()) -> list[str]:
         """Sorted distinct values of ``name`` among matching series with samples in range
         (what counts as in range: ``label_names``)."""
+        return self._lookup().values(name, matchers)
+
+    def series_labels(self, matchers: Sequence[Matcher]) -> list[Labels]:
+        """Sorted label sets of matching series with samples in range (what counts as in
+        range: ``label_names``)."""
+        return self._lookup().series(matchers)
+
+    def _lookup(self) -> LabelLookup:
         self._db.check_open()
-        lookup = LabelLookup(
+        return LabelLookup(
             self._db,
             self._conn,
             self._snap,
@@ -441,7 +440,6 @@ class TSDBQuerier:
             (self._mint, self._maxt),
             codec=self._codec_,
         )
-        return lookup.values(name, matchers)
 
     def close(self) -> None:
         """End the read transaction and release the snapshot. Idempotent."""
