@@ -44,7 +44,9 @@ DAY = 24 * HOUR
 T0 = 20_000 * DAY
 NOW = T0 + 60 * HOUR
 SCRAPE = 15 * SECOND
-OPTS = TSDBOptions(flush_delay_ms=0, log_sync=JournalSync.NORMAL, raw_retention_ms=DAY)
+OPTS = TSDBOptions(
+    flush_delay_ms=0, log_sync=JournalSync.NORMAL, raw_retention_ms=DAY, coarse_step_tiers=True
+)
 
 EXPIRED = (T0 + 6 * HOUR, T0 + 30 * HOUR)
 """A range whose raw samples retention has deleted: only the tiers answer."""

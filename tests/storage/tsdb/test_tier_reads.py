@@ -1,6 +1,7 @@
 """Range selects with a step read the coarsest tier that answers them, and agree with the
 same computation over the raw samples."""
 
+import dataclasses
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,6 +25,7 @@ OPTS = TSDBOptions(
     raw_retention_ms=HOUR,
     minute_retention_ms=2 * HOUR,
     five_minute_retention_ms=6 * HOUR,
+    coarse_step_tiers=True,
 )
 SERIES = Labels.of(__name__="node_cpu_seconds_total", cpu="0")
 
@@ -92,3 +94,21 @@ def test_a_select_without_step_is_raw(db: tuple[TSDB, np.ndarray, np.ndarray]) -
     store, ts, _ = db
     got_t, _ = _select(store, END - 10 * MIN, END, None)
     assert got_t == ts[ts >= END - 10 * MIN].tolist()
+
+
+def test_by_default_raw_answers_while_it_covers_the_range(
+    db: tuple[TSDB, np.ndarray, np.ndarray],
+) -> None:
+    """Without ``coarse_step_tiers`` a coarse step reads raw samples while raw retention
+    covers the range, and a tier only beyond it."""
+    store, ts, vs = db
+    store.options = dataclasses.replace(OPTS, coarse_step_tiers=False)
+    recent = END - 30 * MIN
+    got_t, got_v = _select(store, recent, END, SelectHints(step_ms=5 * MIN))
+    keep = ts >= recent
+    assert got_t == ts[keep].tolist()
+    assert got_v == vs[keep].tolist()
+    old_start, old_end = T0, T0 + HOUR - 1
+    got_t, _ = _select(store, old_start, old_end, SelectHints(step_ms=5 * MIN))
+    keep = (ts >= old_start) & (ts <= old_end)
+    assert got_t == reconstruct(downsample(ts[keep], vs[keep], 5 * MIN), None)[0].tolist()

@@ -23,7 +23,9 @@ class TSDBOptions:
     5m rows go. ``tier_interval_s``: period of the background tier job.
 
     ``chunk_cache_bytes``: memory for decoded raw chunks kept between queries (``chunkcache``;
-    0 turns the cache off).
+    0 turns the cache off). ``coarse_step_tiers``: answer a coarse-step range query from a
+    downsampled tier even while raw samples cover its range (off: reading a tier row costs
+    more than reading the raw chunks today, so tiers serve ranges beyond raw retention).
     """
 
     chunk_range_ms: int = 30 * 60 * 1000
@@ -36,6 +38,7 @@ class TSDBOptions:
     max_bytes: int | None = None
     tier_interval_s: float = 60.0
     chunk_cache_bytes: int = 256 * 2**20
+    coarse_step_tiers: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_range_ms <= 0:

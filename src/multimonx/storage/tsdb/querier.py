@@ -313,16 +313,23 @@ class TSDBQuerier:
         the coarsest one that answers it as raw samples would (its evaluation times on bucket
         boundaries, a range of enough whole buckets for the function) and that still covers
         the range's start, else, once raw data has expired, the finest one still holding it
-        (``downsample.choose_tier``). Without a step the answer is always raw.
+        (``downsample.choose_tier``). Without a step the answer is always raw. Unless
+        ``options.coarse_step_tiers`` is set, a range still covered by raw retention is read
+        raw too: today a tier row (five columns, decoded one by one) costs more to read than
+        the raw chunks it summarises, so tiers serve the ranges raw data no longer holds.
         """
         if hints is None or not hints.step_ms:
             return None
-        tiers = tiers_of(self._db.options)
+        options = self._db.options
+        now = self._db.clock()
+        if not options.coarse_step_tiers and now - options.raw_retention_ms <= mint:
+            return None
+        tiers = tiers_of(options)
         choice = choose_tier(
             mint,
             maxt,
             hints.step_ms,
-            self._db.clock(),
+            now,
             tiers,
             range_ms=hints.range_ms,
             func=hints.func,
