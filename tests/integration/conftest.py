@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any, TypeVar
 
 import pytest
@@ -137,6 +139,15 @@ def prometheus_on_blocks(tmp: Path, openmetrics: str, *flags: str) -> tuple[Proc
         tmp / "prometheus.log",
     )
     return proc, port
+
+
+def bench_module(name: str) -> ModuleType:
+    """A script of ``bench/`` as a module (the scripts import their sibling helpers by name,
+    so ``bench/`` goes on ``sys.path``)."""
+    bench = str(Path(__file__).resolve().parents[2] / "bench")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    return importlib.import_module(name)
 
 
 def multimonx(*args: str) -> list[str]:

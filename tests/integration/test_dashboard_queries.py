@@ -12,10 +12,8 @@ return data wherever Prometheus does over the same agent. The dashboard's templa
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +21,14 @@ from types import ModuleType
 
 import pytest
 
-from tests.integration.conftest import Proc, free_port, http_get, multimonx, wait_for
+from tests.integration.conftest import (
+    Proc,
+    bench_module,
+    free_port,
+    http_get,
+    multimonx,
+    wait_for,
+)
 from tests.integration.pushing import (
     INSTANCE,
     create_key,
@@ -41,10 +46,7 @@ COLLECT_SECONDS = 25.0
 
 def _coverage() -> ModuleType:
     """bench/dashboard_coverage.py (a script beside its own helpers, not a package)."""
-    bench = str(REPO / "bench")
-    if bench not in sys.path:
-        sys.path.insert(0, bench)
-    return importlib.import_module("dashboard_coverage")
+    return bench_module("dashboard_coverage")
 
 
 def _prometheus(procs: Callable[..., Proc], tmp_path: Path, agent_port: int) -> str:

@@ -29,6 +29,7 @@ from typing import Any
 
 import pytest
 
+from tests.integration.conftest import bench_module
 from tests.integration.prom_data import APPEARS_AT, DOWN_AT, REBOOT_AT, SAMPLES, SCRAPE_MS
 from tests.integration.prom_fixtures import Answer, Peer, Peers, start_peers
 
@@ -454,7 +455,7 @@ def _dashboard_queries() -> list[str]:
         "__range_ms": "3600000",
     }
     found: set[str] = set()
-    for expr in _expressions(dashboard):
+    for expr in bench_module("dashboard_coverage").panel_expressions(dashboard):
         query = re.sub(
             r"\$\{(\w+)(?::[^}]*)?\}|\[\[(\w+)\]\]|\$(\w+)",
             lambda m: variables.get(next(g for g in m.groups() if g), m.group(0)),
@@ -463,20 +464,6 @@ def _dashboard_queries() -> list[str]:
         if "$" not in query:
             found.add(query)
     return sorted(found)
-
-
-def _expressions(node: object) -> Iterator[str]:
-    """Every panel target's ``expr`` (templating excluded)."""
-    if isinstance(node, dict):
-        expr = node.get("expr")
-        if isinstance(expr, str) and expr.strip():
-            yield expr.strip()
-        for key, value in node.items():
-            if key != "templating":
-                yield from _expressions(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _expressions(item)
 
 
 def _with_data(queries: list[str], metric_names: set[str]) -> list[str]:
