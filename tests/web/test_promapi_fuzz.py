@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import httpx
 import numpy as np
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,13 +22,16 @@ from multimonx.config import IngestSection
 from multimonx.ingest import FleetRegistry
 from multimonx.model import Labels
 from multimonx.promql.engine import Engine
+from multimonx.promql.values import MatrixSeries, QueryResult
 from multimonx.storage import MemoryStorage
 from multimonx.web import create_app
 from multimonx.web.promjson import (
     format_positional,
     format_seconds,
+    format_timestamp,
     format_value,
     format_values,
+    result_json,
 )
 from multimonx.web.promparams import MAX_TIME_MS, MIN_TIME_MS, parse_time
 
@@ -210,3 +214,46 @@ def test_values_formatted_in_bulk_as_one_by_one(values: list[float]) -> None:
 def test_scalar_timestamps_read_back_exactly(t_ms: int) -> None:
     assert parse_time(format_seconds(t_ms)) == t_ms
     assert MIN_TIME_MS < t_ms < MAX_TIME_MS
+
+
+_series = st.tuples(
+    st.dictionaries(st.sampled_from(["job", "instance", "__name__", 'é"<']), st.text(max_size=5)),
+    st.lists(
+        st.tuples(
+            st.integers(-(10**13), 10**13),
+            st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(_EDGES),
+        ),
+        max_size=12,
+    ),
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_series, max_size=6))
+def test_matrix_written_in_one_pass_as_point_by_point(
+    series: list[tuple[dict[str, str], list[tuple[int, float]]]],
+) -> None:
+    matrix = []
+    for pairs, points in series:
+        ordered = sorted(dict(points).items())
+        matrix.append(
+            MatrixSeries(
+                Labels(pairs.items()),
+                np.array([t for t, _ in ordered], dtype=np.int64),
+                np.array([v for _, v in ordered], dtype=np.float64),
+            )
+        )
+    expected = ",".join(
+        '{"metric":'
+        + orjson.dumps(dict(one.labels.pairs)).decode()
+        + ',"values":['
+        + ",".join(
+            f'[{format_timestamp(t)},"{format_value(v)}"]'
+            for t, v in zip(one.timestamps.tolist(), one.values.tolist(), strict=True)
+        )
+        + "]}"
+        for one in matrix
+    )
+    assert result_json(QueryResult("matrix", matrix=matrix)) == (
+        f'{{"resultType":"matrix","result":[{expected}]}}'
+    )
