@@ -18,6 +18,7 @@ from multimonx.model import METRIC_NAME_LABEL, Labels, valid_label_name
 from multimonx.promql.ast import Aggregation
 from multimonx.promql.binary import merge_rows
 from multimonx.promql.errors import EvalError
+from multimonx.promql.labelmemo import distinct_objects, group_memo
 from multimonx.promql.values import Bools, Floats, Ints, StepScalar, StepVector
 
 _REDUCERS = frozenset({"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar"})
@@ -33,27 +34,19 @@ def group_key(labels: Labels, grouping: Sequence[str], without: bool) -> Labels:
 
 def _group_ids(vector: StepVector, node: Aggregation) -> tuple[Ints, list[Labels]]:
     """Each row's group id (groups numbered in order of first appearance) and group labels.
-    Rows are grouped by their kept (name, value) pairs, still sorted, so that one Labels is
-    built per group rather than per row."""
-    dropped = frozenset(node.grouping) | {METRIC_NAME_LABEL}
-    kept = frozenset(node.grouping)
-    index: dict[tuple[tuple[str, str], ...], int] = {}
-    ids = np.fromiter(
-        (
-            index.setdefault(
-                tuple(
-                    pair
-                    for pair in one.pairs
-                    if (pair[0] not in dropped if node.without else pair[0] in kept)
-                ),
-                len(index),
-            )
-            for one in vector.labels
-        ),
-        dtype=np.int64,
-        count=len(vector.labels),
+    The group keys come from a memo that interns them, so rows are grouped by object
+    identity in numpy; should the memo be emptied meanwhile, by value."""
+    memo = group_memo(node.grouping, node.without)
+    generation = memo.generation
+    keys = memo.map(vector.labels)
+    if memo.generation == generation:
+        ids, firsts = distinct_objects(keys)
+        return ids, [keys[i] for i in firsts]
+    index: dict[Labels, int] = {}
+    by_value = np.fromiter(
+        (index.setdefault(one, len(index)) for one in keys), dtype=np.int64, count=len(keys)
     )
-    return ids, [Labels(pairs) for pairs in index]
+    return by_value, list(index)
 
 
 def aggregate(node: Aggregation, vector: StepVector, param: StepScalar | str | None) -> StepVector:

@@ -15,6 +15,7 @@ import numpy as np
 from multimonx.model import METRIC_NAME_LABEL, Labels
 from multimonx.promql.ast import BinaryExpr, Cardinality, VectorMatching
 from multimonx.promql.errors import EvalError
+from multimonx.promql.labelmemo import WITHOUT_NAME
 from multimonx.promql.signatures import ARITHMETIC_OPS, COMPARISON_OPS, SET_OPS
 from multimonx.promql.values import Bools, Floats, Ints, StepScalar, StepValue, StepVector
 
@@ -89,8 +90,8 @@ def merge_rows(
 
 
 def without_name(labels: Sequence[Labels]) -> list[Labels]:
-    """``labels`` with ``__name__`` removed."""
-    return [one.without(METRIC_NAME_LABEL) if METRIC_NAME_LABEL in one else one for one in labels]
+    """``labels`` with ``__name__`` removed (memoised, see ``labelmemo``)."""
+    return WITHOUT_NAME.map(labels)
 
 
 def binary(expr: BinaryExpr, lhs: StepValue, rhs: StepValue) -> StepVector | StepScalar:

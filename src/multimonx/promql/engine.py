@@ -36,6 +36,7 @@ from multimonx.promql.ast import (
 )
 from multimonx.promql.binary import binary, merge_rows, without_name
 from multimonx.promql.errors import EvalError, QueryTimeout, TooManySamples
+from multimonx.promql.labelmemo import WITHOUT_NAME
 from multimonx.promql.parser import check_query_type, parse
 from multimonx.promql.selectors import (
     SelectedRows,
@@ -490,6 +491,7 @@ class _Evaluator:
         if matrix is None:
             raise EvalError(f"{name} expects a range vector")
         keep_name = name in self.functions.keeps_metric_name
+        generation = WITHOUT_NAME.generation
         labels: list[Labels] = []
         rows_v: list[Floats] = []
         rows_p: list[Bools] = []
@@ -499,12 +501,16 @@ class _Evaluator:
             keep = present.any(axis=1)
             rows = np.flatnonzero(keep).tolist()
             kept = chunk.labels if len(rows) == len(chunk) else [chunk.labels[i] for i in rows]
-            labels.extend(kept if keep_name else (one.without(METRIC_NAME_LABEL) for one in kept))
+            labels.extend(kept if keep_name else WITHOUT_NAME.map(kept))
             rows_v.append(values[keep])
             rows_p.append(present[keep])
         if not labels:
             return StepVector.empty(len(grid))
-        return merge_rows(labels, np.concatenate(rows_v), np.concatenate(rows_p))
+        values, present = np.concatenate(rows_v), np.concatenate(rows_p)
+        if not keep_name and _distinct_interned(labels, generation):
+            return StepVector(labels, values, present)
+        # two series differing only in their name now collide (an error if both present)
+        return merge_rows(labels, values, present)
 
     def _apply(
         self, name: str, batch: SeriesBatch, matrix: RangeVector, scalars: list[Floats]
@@ -554,6 +560,12 @@ class _Evaluator:
             raise EvalError("absent_over_time expects a range vector")
         seen: Bools = np.asarray((value.batch.hi > value.batch.lo).any(axis=0))
         return _absent_vector(_absent_labels(arg), ~seen)
+
+
+def _distinct_interned(labels: list[Labels], generation: int) -> bool:
+    """Whether label sets from ``WITHOUT_NAME`` are pairwise different: they are interned,
+    so distinct objects suffice, unless the memo was emptied since ``generation``."""
+    return WITHOUT_NAME.generation == generation and len(set(map(id, labels))) == len(labels)
 
 
 def _chunks(batch: SeriesBatch) -> Iterator[SeriesBatch]:

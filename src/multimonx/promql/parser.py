@@ -8,6 +8,7 @@ every operand, vector matching and the ``offset``/``@`` modifiers.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import replace
@@ -48,8 +49,15 @@ _UNARY_PRECEDENCE = PRECEDENCE["*"]
 _MATCH_OPERATORS = frozenset({"=", "!=", "=~", "!~"})
 
 
+PARSED_CACHE_SIZE = 1024
+"""Distinct query texts whose syntax trees are kept: dashboards and rules send the same
+queries again and again, and parsing one costs about as much as answering a small query."""
+
+
+@functools.lru_cache(maxsize=PARSED_CACHE_SIZE)
 def parse(text: str) -> Expr:
-    """The syntax tree of a PromQL expression; raises ParseError for invalid queries."""
+    """The syntax tree of a PromQL expression; raises ParseError for invalid queries. Trees
+    are immutable, so those of recent texts are kept and shared."""
     try:
         return _Parser(text).run()
     except RecursionError:

@@ -68,8 +68,9 @@ def _extrapolate(  # noqa: PLR0917 - the parameters of Prometheus's extrapolated
         first_v, last_v = batch.values[first_i], batch.values[last_i]
         first_t, last_t = batch.timestamps[first_i], batch.timestamps[last_i]
         result: Floats = last_v - first_v
-        if is_counter:
-            result += _reset_corrections(batch, first_i, last_i + 1)
+        corrections = _reset_corrections(batch, first_i, last_i + 1) if is_counter else None
+        if corrections is not None:
+            result += corrections
         to_start = (first_t - (end - range_ms)) / MS_PER_S
         to_end = (end - last_t) / MS_PER_S
         sampled = (last_t - first_t) / MS_PER_S
@@ -90,26 +91,27 @@ def _extrapolate(  # noqa: PLR0917 - the parameters of Prometheus's extrapolated
     return result
 
 
-def _reset_corrections(batch: SeriesBatch, lo: Ints, hi: Ints) -> Floats:
+def _reset_corrections(batch: SeriesBatch, lo: Ints, hi: Ints) -> Floats | None:
     """Per window ``[lo, hi)`` (arrays of any shape), the sum of the values just before each
-    counter reset in it. Resets are rare: the windows holding one are found by searching the
-    positions of the resets, the others get 0, and only the former are summed (in window
-    order, as ``rate._reset_corrections`` sums them)."""
+    counter reset in it; None when no window holds a reset. Resets are rare: the windows
+    holding one are found by searching the positions of the resets, the others get 0, and
+    only the former are summed (in window order, as ``rate._reset_corrections`` sums
+    them)."""
     values = batch.values
-    out = np.zeros(lo.shape)
     drop = values[1:] < values[:-1]  # drop[i - 1]: values[i] < values[i - 1]
     # where one series ends and the next begins is no reset (and no window holds both)
     starts = batch.starts[batch.starts > 0]
     drop[starts - 1] = False
     after_drop = np.flatnonzero(drop) + 1
     if after_drop.size == 0:
-        return out
+        return None
     # a window holds a reset if some such i has lo < i < hi
     has_reset = np.searchsorted(after_drop, hi - 1, side="right") > np.searchsorted(
         after_drop, lo, side="right"
     )
     if not has_reset.any():
-        return out
+        return None
+    out = np.zeros(lo.shape)
     windows = Windows.of(lo[has_reset], hi[has_reset])
     inside = values[windows.flat]
     previous = np.empty_like(inside)
