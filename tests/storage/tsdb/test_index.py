@@ -12,7 +12,20 @@ from multimonx.storage.tsdb.index import Index
 
 _NAMES = ["__name__", "instance", "cpu", "mode"]
 _VALUES = ["", "a", "b", "ab", "host-1", "host-10", "x.y"]
-_PATTERNS = ["", "a", "a.*", ".*", ".+", "host-1.*", "b|ab", "x\\.y", "(?i)A"]
+_PATTERNS = [
+    "",
+    "a",
+    "a.*",
+    ".*",
+    ".+",
+    "host-1.*",
+    "b|ab",
+    "x\\.y",
+    "(?i)A",
+    "a|",
+    "host-10|x\\.y|zz",
+    "x\\..*",
+]
 
 label_sets = st.dictionaries(st.sampled_from(_NAMES), st.sampled_from(_VALUES[1:]), max_size=4)
 
@@ -71,3 +84,29 @@ def test_a_regex_is_tested_once_per_distinct_value() -> None:
     found = index.candidates([Matcher.of("__name__", "=", "m"), counting], 1000)
     assert found == list(range(10, 30))
     assert len(tested) == 101  # "" (is it selecting?), then the 100 distinct instances
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["__name__", "a", "B", "job"]), st.sampled_from("xyz")),
+        min_size=1,
+        max_size=30,
+        unique_by=lambda d: tuple(sorted((k, v) for k, v in d.items() if v)),
+    ),
+    st.integers(0, 30),
+    st.data(),
+)
+def test_ids_come_back_in_label_order_after_loads_and_adds(
+    sets: list[dict[str, str]], loaded: int, data: st.DataObject
+) -> None:
+    index = Index()
+    labels = [Labels(one.items()) for one in sets]
+    sids = list(range(len(labels)))
+    index.load(sids[:loaded], labels[:loaded])
+    for sid in sids[loaded:]:
+        index.add(sid, labels[sid])
+        if data.draw(st.booleans()):  # queries between additions rebuild the order
+            index.in_label_order(sids[: sid + 1])
+    asked = data.draw(st.lists(st.sampled_from(sids), unique=True))
+    assert index.in_label_order(asked) == sorted(asked, key=lambda sid: labels[sid].pairs)

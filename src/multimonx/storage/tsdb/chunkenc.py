@@ -445,13 +445,20 @@ class ChunkCodec:
     decode them; any codec (any level) decodes any chunk of a known version.
     """
 
-    __slots__ = ("_compressor", "_decompressor")
+    __slots__ = ("_compressor_", "_decompressor", "_level")
 
     def __init__(self, level: int = 3) -> None:
-        self._compressor = zstandard.ZstdCompressor(
-            level=level, write_checksum=True, write_content_size=True
-        )
+        self._level = level
+        self._compressor_: zstandard.ZstdCompressor | None = None  # made on first encode
         self._decompressor = zstandard.ZstdDecompressor()
+
+    @property
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        if self._compressor_ is None:
+            self._compressor_ = zstandard.ZstdCompressor(
+                level=self._level, write_checksum=True, write_content_size=True
+            )
+        return self._compressor_
 
     def encode(self, timestamps: npt.NDArray[np.int64], values: npt.NDArray[np.float64]) -> bytes:
         """Encode one series' samples; ValueError if timestamps are not strictly increasing

@@ -193,6 +193,11 @@ class Head:
         self._local = threading.local()
 
     def _codec(self) -> ChunkCodec:
+        return self.thread_codec()
+
+    def thread_codec(self) -> ChunkCodec:
+        """The calling thread's codec (zstd contexts are per thread, and cost tens of
+        microseconds to make: a query reuses its thread's)."""
         codec: ChunkCodec | None = getattr(self._local, "codec", None)
         if codec is None:
             codec = self._local.codec = ChunkCodec()

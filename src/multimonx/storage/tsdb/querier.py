@@ -89,6 +89,18 @@ class _Pieces:
         self._seg_start.append(start)
         seg_len.append(length)
 
+    def runs(self, src: int, starts: _Ints, lengths: _Ints) -> None:
+        """Append one whole series per element, ``lengths[i]`` samples of source ``src`` from
+        ``starts[i]``, at once (the series without head data: all of it on disk)."""
+        if self._at:
+            raise ValueError("runs() must not split a series")
+        nonempty = lengths > 0
+        count = int(nonempty.sum())
+        self._seg_src += [src] * count
+        self._seg_start += starts[nonempty].tolist()
+        self._seg_len += lengths[nonempty].tolist()
+        self.lengths += lengths.tolist()
+
     def array(self, ts: npt.NDArray[np.int64], vs: npt.NDArray[np.float64]) -> None:
         """Append a whole array pair to the current series."""
         if len(ts):
@@ -101,42 +113,53 @@ class _Pieces:
         self.lengths.append(self._at)
         self._at = 0
 
-    def _gather(self) -> _Arrays:
-        """Every series' segments, concatenated in order."""
-        sizes = [len(t) for t, _ in self._sources]
-        src_at = np.zeros(len(sizes) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=src_at[1:])
-        all_t = np.concatenate([t for t, _ in self._sources])
-        all_v = np.concatenate([v for _, v in self._sources])
+    def _gather(self) -> tuple[_Ints, _Floats, _Ints]:
+        """The sources end to end (one source is used as it is) and, for every series'
+        segments in order, the positions of their samples in them."""
+        if len(self._sources) == 1:
+            all_t, all_v = self._sources[0]
+            src_at = np.zeros(2, dtype=np.int64)
+        else:
+            sizes = [len(t) for t, _ in self._sources]
+            src_at = np.zeros(len(sizes) + 1, dtype=np.int64)
+            np.cumsum(sizes, out=src_at[1:])
+            all_t = np.concatenate([t for t, _ in self._sources])
+            all_v = np.concatenate([v for _, v in self._sources])
         seg_len = np.array(self._seg_len, dtype=np.int64)
         out_at = np.cumsum(seg_len) - seg_len
         shift = src_at[np.array(self._seg_src, dtype=np.int64)] + self._seg_start - out_at
-        index = np.repeat(shift, seg_len) + np.arange(int(out_at[-1] + seg_len[-1]))
-        return all_t[index], all_v[index]
+        index = np.repeat(shift, seg_len)
+        index += np.arange(len(index))
+        return all_t, all_v, index
 
     def joined(self, mint: int, maxt: int) -> tuple[_Ints, _Floats, _Ints]:
         """Every series' samples within ``[mint, maxt]``, sorted, without repeats (the first
         segment holding a timestamp wins: disk, then head, then out-of-order), laid end to
-        end: (timestamps, values, at), series ``i`` owning ``at[i]:at[i + 1]``."""
+        end: (timestamps, values, at), series ``i`` owning ``at[i]:at[i + 1]``. Samples out
+        of range are dropped before any is copied: whole chunks are read for a few minutes
+        of an instant query's lookback."""
         count = len(self.lengths)
         if not self._seg_len:
             return _EMPTY_T, _EMPTY_V, np.zeros(count + 1, dtype=np.int64)
-        ts, vs = self._gather()
+        all_t, all_v, index = self._gather()
+        inside = all_t >= mint
+        inside &= all_t <= maxt
+        keep = inside[index]
         bounds = np.zeros(count + 1, dtype=np.int64)
         np.cumsum(self.lengths, out=bounds[1:])
-        # Segments are in time order but may touch or overlap where a flush, a merge or a late
-        # sample met: any series not strictly increasing takes the slow path.
-        falling = np.flatnonzero(ts[1:] <= ts[:-1]) + 1
-        slow = set(self.unsorted)
-        if len(falling):
-            owner = np.searchsorted(bounds, falling, side="right") - 1
-            inside = falling != bounds[owner]  # a series' first sample may go down
-            slow.update(owner[inside].tolist())
-        keep = (ts >= mint) & (ts <= maxt)
-        kept = np.zeros(len(ts) + 1, dtype=np.int64)
+        kept = np.zeros(len(index) + 1, dtype=np.int64)
         np.cumsum(keep, out=kept[1:])
         at = kept[bounds]
-        kts, kvs = ts[keep], vs[keep]
+        index = index[keep]
+        kts, kvs = all_t[index], all_v[index]
+        # Segments are in time order but may touch or overlap where a flush, a merge or a late
+        # sample met: any series not strictly increasing in range takes the slow path.
+        falling = np.flatnonzero(kts[1:] <= kts[:-1]) + 1
+        slow = set(self.unsorted)
+        if len(falling):
+            owner = np.searchsorted(at, falling, side="right") - 1
+            within = falling != at[owner]  # a series' first sample may go down
+            slow.update(owner[within].tolist())
         if not slow:
             return kts, kvs, at
         lengths = np.diff(at)
@@ -159,6 +182,27 @@ class _Pieces:
         """``joined``, one (timestamps, values) pair per series."""
         ts, vs, at = self.joined(mint, maxt)
         return [(ts[a:b], vs[a:b]) for a, b in itertools.pairwise(at.tolist())]
+
+
+def _disk_runs(
+    sids: Sequence[int], chunk_sids: Sequence[int], chunk_counts: Sequence[int]
+) -> tuple[_Ints, _Ints]:
+    """Where each of ``sids`` lies in the samples of chunks read by series id then time
+    (``chunk_sids``, ``chunk_counts``): its first sample and its sample count (0 for a
+    series without chunks)."""
+    wanted = np.asarray(sids, dtype=np.int64)
+    if not len(chunk_sids):
+        return np.zeros(len(wanted), dtype=np.int64), np.zeros(len(wanted), dtype=np.int64)
+    owners = np.asarray(chunk_sids, dtype=np.int64)
+    chunk_at = np.zeros(len(owners) + 1, dtype=np.int64)
+    np.cumsum(chunk_counts, out=chunk_at[1:])
+    present, first_chunk = np.unique(owners, return_index=True)
+    after_chunk = np.append(first_chunk[1:], len(owners))
+    where = np.minimum(np.searchsorted(present, wanted), len(present) - 1)
+    found = present[where] == wanted
+    starts = np.where(found, chunk_at[first_chunk[where]], 0)
+    lengths = np.where(found, chunk_at[after_chunk[where]] - starts, 0)
+    return starts, lengths
 
 
 class TSDBQuerier:
@@ -200,15 +244,13 @@ class TSDBQuerier:
     def _matching(self, matchers: Sequence[Matcher]) -> list[tuple[Labels, int]]:
         db = self._db
         with db.head_lock:
-            ids = db.index.candidates(matchers, self._snap.n_series)
+            ids = db.index.in_label_order(db.index.candidates(matchers, self._snap.n_series))
         labels = db.index.labels
-        found = [(lbl, sid) for sid in ids if (lbl := labels[sid]) is not None]
-        found.sort(key=lambda pair: pair[0].pairs)
-        return found
+        return [(lbl, sid) for sid in ids if (lbl := labels[sid]) is not None]
 
     def _codec_(self) -> ChunkCodec:
         if self._codec is None:
-            self._codec = ChunkCodec()
+            self._codec = self._db.head.thread_codec()
         return self._codec
 
     def _read_many(self, sids: Sequence[int], mint: int, maxt: int) -> list[_Arrays]:
@@ -230,24 +272,24 @@ class TSDBQuerier:
                 for sid in sids
             ]
         disk_sids, disk_t, disk_v, disk_counts = self._read_disk(sids, mint, maxt)
-        on_disk: dict[int, tuple[int, int]] = {}  # sid -> (its first chunk, its chunk count)
-        for i, sid in enumerate(disk_sids):
-            row, n = on_disk.get(sid, (i, 0))
-            on_disk[sid] = (row, n + 1)
+        disk_starts, disk_lengths = _disk_runs(sids, disk_sids, disk_counts)
+        pieces = _Pieces()
+        disk_src = pieces.source(disk_t, disk_v)
+        if not any(head is not None for head in heads):
+            pieces.runs(disk_src, disk_starts, disk_lengths)
+            return pieces
         codec = self._codec_()
         head_blobs = [
             b for head in heads if head is not None for b in head.blocks if isinstance(b, bytes)
         ]
-        pieces = _Pieces()
-        disk_src = pieces.source(disk_t, disk_v)
-        disk_at = [0, *np.cumsum(disk_counts).tolist()]
         head_t, head_v, head_counts = codec.decode_many(head_blobs, skip=BLOCK_PREFIX)
         head_src = pieces.source(head_t, head_v)
         head_at = [0, *np.cumsum(head_counts).tolist()]
         blob = 0
-        for sid, head in zip(sids, heads, strict=True):
-            first, n = on_disk.get(sid, (0, 0))
-            pieces.segment(disk_src, disk_at[first], disk_at[first + n] - disk_at[first])
+        for head, start, length in zip(
+            heads, disk_starts.tolist(), disk_lengths.tolist(), strict=True
+        ):
+            pieces.segment(disk_src, start, length)
             if head is None:
                 pieces.end_series(unsorted=False)
                 continue
