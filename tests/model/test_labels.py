@@ -1,4 +1,8 @@
+import re
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from multimonx.model import LabelError, Labels, Matcher, MatchType
 
@@ -72,3 +76,24 @@ def test_matcher_on_missing_label() -> None:
 def test_bad_regex_is_a_value_error() -> None:
     with pytest.raises(ValueError, match="invalid regular expression"):
         Matcher.of("x", "=~", "(")
+
+
+_PIECES = ["a", "b", "-", ".", "\\.", "\\|", "|", ".*", "\\\\", "é", " ", "x1"]
+
+
+@settings(max_examples=400)
+@given(
+    pattern=st.lists(st.sampled_from(_PIECES), max_size=6).map("".join),
+    values=st.lists(st.text(alphabet="ab-.|\\é x1", max_size=5), max_size=12),
+    negated=st.booleans(),
+)
+def test_regex_shortcuts_hit_what_the_regex_matches(
+    pattern: str, values: list[str], negated: bool
+) -> None:
+    try:
+        matcher = Matcher.of("l", "!~" if negated else "=~", pattern)
+    except ValueError:
+        return  # not a valid regex (a trailing backslash): refused as before
+    regex = re.compile(f"(?s:{pattern})")
+    distinct = list(dict.fromkeys(values))
+    assert sorted(matcher.regex_hits(distinct)) == sorted(v for v in distinct if regex.fullmatch(v))
