@@ -257,3 +257,32 @@ def test_matrix_written_in_one_pass_as_point_by_point(
     assert result_json(QueryResult("matrix", matrix=matrix)) == (
         f'{{"resultType":"matrix","result":[{expected}]}}'
     )
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.floats(allow_nan=True, allow_infinity=True), min_size=3, max_size=3),
+    st.lists(st.lists(st.booleans(), min_size=3, max_size=3), min_size=1, max_size=4),
+)
+def test_matrix_on_one_grid_written_as_point_by_point(
+    values: list[float], masks: list[list[bool]]
+) -> None:
+    grid = np.array([1_000, 16_500, 32_000], dtype=np.int64)
+    matrix = [
+        MatrixSeries(
+            Labels.of(i=str(i)), grid[np.array(mask)], np.array(values, dtype=np.float64)[mask]
+        )
+        for i, mask in enumerate(masks)
+    ]
+    expected = ",".join(
+        f'{{"metric":{{"i":"{i}"}},"values":['
+        + ",".join(
+            f'[{format_timestamp(t)},"{format_value(v)}"]'
+            for t, v in zip(one.timestamps.tolist(), one.values.tolist(), strict=True)
+        )
+        + "]}"
+        for i, one in enumerate(matrix)
+    )
+    assert result_json(QueryResult("matrix", matrix=matrix)) == (
+        f'{{"resultType":"matrix","result":[{expected}]}}'
+    )

@@ -14,6 +14,7 @@ The body is assembled as text because a generic JSON encoder would write numbers
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np
 import numpy.typing as npt
@@ -122,7 +123,7 @@ def format_values(values: npt.NDArray[np.float64]) -> list[str]:
     other values (rare in monitoring data) go through ``format_value``."""
     if not len(values):
         return []
-    written = orjson.dumps(values.tolist())
+    written = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
     texts = (written[1:-1].decode() + ",").replace(".0,", ",").split(",")
     texts.pop()
     with np.errstate(invalid="ignore"):
@@ -133,25 +134,45 @@ def format_values(values: npt.NDArray[np.float64]) -> list[str]:
     return texts
 
 
+def _distinct_times(
+    times: npt.NDArray[np.int64], longest: MatrixSeries
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
+    """The distinct values of ``times``, where each time is among them, and whether they are
+    the times of ``longest``. A range query's series hold steps of one grid, so the longest
+    series usually holds them all: then a search finds them, else they are sorted out."""
+    grid = longest.timestamps
+    if len(grid):
+        which = np.searchsorted(grid, times).clip(max=len(grid) - 1)
+        if bool((grid[which] == times).all()):
+            return grid, which, True
+    distinct, which = np.unique(times, return_inverse=True)
+    return distinct, which, False
+
+
 def _matrix(matrix: list[MatrixSeries]) -> str:
-    """The series of a matrix, every point formatted in one pass over all series: the values
-    by one ``format_values`` call, each distinct timestamp once (the steps of a range query
-    repeat across series), and each series' points put together by one C-level ``join``
-    over its timestamps and values interleaved, with no Python call per point."""
+    """The series of a matrix, every value formatted by one ``format_values`` call and each
+    distinct timestamp once. A series holding every step of the grid (the usual case) is
+    written by one ``%`` into the grid's template; the others put their points together by
+    C-level ``map`` and ``join``: no Python call per point either way."""
     if not matrix:
         return "[]"
     times = np.concatenate([one.timestamps for one in matrix])
-    distinct, which = np.unique(times, return_inverse=True)
-    # '"],[<t>,"': closes the point before, opens this one (the first one's close is cut)
-    opening = ['"],[' + format_timestamp(t_ms) + ',"' for t_ms in distinct.tolist()]
-    pieces: list[str] = [""] * (2 * len(times))
-    pieces[::2] = map(opening.__getitem__, which.tolist())
-    pieces[1::2] = format_values(np.concatenate([one.values for one in matrix]))
+    longest = max(matrix, key=lambda one: len(one.timestamps))
+    distinct, which, on_grid = _distinct_times(times, longest)
+    stamps = [format_timestamp(t_ms) + ',"' for t_ms in distinct.tolist()]
+    texts = format_values(np.concatenate([one.values for one in matrix]))
+    whole_grid = "[[" + '%s"],['.join(stamps) + '%s"]]' if on_grid else None
     parts = []
     at = 0
     for one in matrix:
-        end = at + 2 * len(one.timestamps)
-        values_json = f'[{"".join(pieces[at:end])[3:]}"]]' if end > at else "[]"
+        end = at + len(one.timestamps)
+        if end == at:
+            values_json = "[]"
+        elif whole_grid is not None and end - at == len(stamps):
+            values_json = whole_grid % tuple(texts[at:end])
+        else:
+            heads = map(stamps.__getitem__, which[at:end].tolist())
+            values_json = "[[" + '"],['.join(map(operator.add, heads, texts[at:end])) + '"]]'
         parts.append(f'{{"metric":{_metric(one.labels)},"values":{values_json}}}')
         at = end
     return "[" + ",".join(parts) + "]"
