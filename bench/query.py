@@ -356,6 +356,7 @@ def run_prometheus(spec: FleetSpec, tmp: Path, runs: int) -> dict[str, Any]:
 def ours_worker(spec: FleetSpec, data_dir: Path, runs: int) -> dict[str, Any]:
     """Load the fleet into our storage in time order, time the engine on it, register the
     hosts, close. Runs in its own process (``--ours-worker``)."""
+    from multimonx.cli.gctune import tune_malloc
     from multimonx.cli.keys import METADATA_FILE
     from multimonx.cli.server import TSDB_DIR
     from multimonx.ingest import FleetRegistry
@@ -365,6 +366,7 @@ def ours_worker(spec: FleetSpec, data_dir: Path, runs: int) -> dict[str, Any]:
     from multimonx.storage.tsdb import TSDB, TSDBOptions
     from multimonx.storage.tsdb.tiers import TierJob
 
+    tune_malloc()  # as `multimonx server` does
     options = TSDBOptions(raw_retention_ms=3 * 24 * HOUR_MS, minute_retention_ms=14 * 24 * HOUR_MS)
     db = TSDB.open(data_dir / TSDB_DIR, options=options)
     series = [

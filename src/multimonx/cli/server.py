@@ -14,7 +14,7 @@ from pathlib import Path
 import uvicorn
 
 from multimonx import __version__
-from multimonx.cli.gctune import tune_gc
+from multimonx.cli.gctune import tune_gc, tune_malloc
 from multimonx.cli.keys import METADATA_FILE, open_keys
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import FleetRegistry
@@ -163,6 +163,7 @@ class ServerRuntime:
             )
         )
         tune_gc()  # the storage, its index and the host list are loaded
+        tune_malloc()
 
     @property
     def url(self) -> str:
