@@ -10,6 +10,8 @@ least recently used first; it is shared by the queriers of one TSDB (thread-safe
 
 from __future__ import annotations
 
+import collections
+import itertools
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -57,15 +59,12 @@ class ChunkCache:
             return [None] * len(keys)
         with self._lock:
             entries = self._entries
-            found = [entries.get(key) for key in keys]
-            touch = entries.move_to_end
-            hits = 0
-            for key, one in zip(keys, found, strict=True):
-                if one is not None:
-                    touch(key)
-                    hits += 1
-            self._hits += hits
-            self._misses += len(keys) - hits
+            found: list[Decoded | None] = list(map(entries.get, keys))
+            misses = found.count(None)
+            # C-level loops: a fleet-wide select looks up tens of thousands of chunks
+            collections.deque(map(entries.move_to_end, itertools.compress(keys, found)), 0)
+            self._hits += len(keys) - misses
+            self._misses += misses
         return found
 
     def put_many(self, keys: Sequence[ChunkKey], decoded: Sequence[Decoded]) -> None:
