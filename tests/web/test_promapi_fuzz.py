@@ -206,7 +206,8 @@ _EDGES = [0.0, -0.0, 1e-4, 9.99e-5, 1e-6, 9.999e-7, 1e16, 9.999999999999998e15, 
     st.lists(st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(_EDGES), max_size=50)
 )
 def test_values_formatted_in_bulk_as_one_by_one(values: list[float]) -> None:
-    assert format_values(np.array(values, dtype=np.float64)) == [format_value(v) for v in values]
+    texts = format_values(np.array(values, dtype=np.float64))
+    assert [text.decode() for text in texts] == [format_value(v) for v in values]
 
 
 @settings(max_examples=500)
@@ -254,7 +255,7 @@ def test_matrix_written_in_one_pass_as_point_by_point(
         + "]}"
         for one in matrix
     )
-    assert result_json(QueryResult("matrix", matrix=matrix)) == (
+    assert result_json(QueryResult("matrix", matrix=matrix)).decode() == (
         f'{{"resultType":"matrix","result":[{expected}]}}'
     )
 
@@ -283,6 +284,6 @@ def test_matrix_on_one_grid_written_as_point_by_point(
         + "]}"
         for i, one in enumerate(matrix)
     )
-    assert result_json(QueryResult("matrix", matrix=matrix)) == (
+    assert result_json(QueryResult("matrix", matrix=matrix)).decode() == (
         f'{{"resultType":"matrix","result":[{expected}]}}'
     )

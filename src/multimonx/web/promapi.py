@@ -83,7 +83,7 @@ class PrometheusApi:
 class _Answer:
     """A success: ``data`` already encoded as JSON text, and any warnings."""
 
-    data_json: str
+    data_json: str | bytes
     warnings: list[str] = field(default_factory=list)
 
 

@@ -14,7 +14,6 @@ The body is assembled as text because a generic JSON encoder would write numbers
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 import numpy.typing as npt
@@ -85,52 +84,52 @@ def format_seconds(t_ms: int) -> str:
     return format_positional(t_ms / 1000)
 
 
-def _json_string(text: str) -> str:
-    return orjson.dumps(text).decode()
+def _json_string(text: str) -> bytes:
+    return orjson.dumps(text)
 
 
-_METRIC_TEXTS: dict[Labels, str] = {}
+_METRIC_TEXTS: dict[Labels, bytes] = {}
 _MAX_METRIC_TEXTS = 1 << 18
 
 
-def _metric(labels: Labels) -> str:
+def _metric(labels: Labels) -> bytes:
     """``labels`` as a JSON object, remembered: answers repeat the same series' labels."""
     text = _METRIC_TEXTS.get(labels)
     if text is None:
         if len(_METRIC_TEXTS) >= _MAX_METRIC_TEXTS:
             _METRIC_TEXTS.clear()
-        text = _METRIC_TEXTS[labels] = orjson.dumps(dict(labels.pairs)).decode()
+        text = _METRIC_TEXTS[labels] = orjson.dumps(dict(labels.pairs))
     return text
 
 
-def _vector(samples: list[VectorSample]) -> str:
+def _vector(samples: list[VectorSample]) -> bytes:
     values = format_values(np.fromiter((one.value for one in samples), np.float64, len(samples)))
-    stamps: dict[int, str] = {}
+    stamps: dict[int, bytes] = {}
     parts = []
     for one, value in zip(samples, values, strict=True):
         stamp = stamps.get(one.t_ms)
         if stamp is None:
-            stamp = stamps[one.t_ms] = format_timestamp(one.t_ms)
-        parts.append(f'{{"metric":{_metric(one.labels)},"value":[{stamp},"{value}"]}}')
-    return "[" + ",".join(parts) + "]"
+            stamp = stamps[one.t_ms] = format_timestamp(one.t_ms).encode()
+        parts.append(b'{"metric":%b,"value":[%b,"%b"]}' % (_metric(one.labels), stamp, value))
+    return b"[" + b",".join(parts) + b"]"
 
 
-def format_values(values: npt.NDArray[np.float64]) -> list[str]:
-    """``format_value`` of every value, fast for the common case: where orjson writes the
-    shortest digits without an exponent, as Python's ``repr`` does (``1e-4 <= |v| < 1e16``,
-    or zero), it writes Go's digits with only a trailing ``.0`` to drop, which one
-    ``replace`` over the whole text does (shortest digits never end in ``0`` otherwise); the
-    other values (rare in monitoring data) go through ``format_value``."""
+def format_values(values: npt.NDArray[np.float64]) -> list[bytes]:
+    """``format_value`` of every value, as ASCII bytes, fast for the common case: where
+    orjson writes the shortest digits without an exponent, as Python's ``repr`` does
+    (``1e-4 <= |v| < 1e16``, or zero), it writes Go's digits with only a trailing ``.0`` to
+    drop, which one ``replace`` over the whole text does (shortest digits never end in ``0``
+    otherwise); the other values (rare in monitoring data) go through ``format_value``."""
     if not len(values):
         return []
     written = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
-    texts = (written[1:-1].decode() + ",").replace(".0,", ",").split(",")
+    texts = (written[1:-1] + b",").replace(b".0,", b",").split(b",")
     texts.pop()
     with np.errstate(invalid="ignore"):
         magnitude = np.abs(values)
         other = ~np.isfinite(values) | (magnitude >= 1e16) | ((magnitude < 1e-4) & (values != 0))
     for i in np.flatnonzero(other).tolist():
-        texts[i] = format_value(float(values[i]))
+        texts[i] = format_value(float(values[i])).encode()
     return texts
 
 
@@ -149,36 +148,39 @@ def _distinct_times(
     return distinct, which, False
 
 
-def _matrix(matrix: list[MatrixSeries]) -> str:
-    """The series of a matrix, every value formatted by one ``format_values`` call and each
-    distinct timestamp once. A series holding every step of the grid (the usual case) is
-    written by one ``%`` into the grid's template; the others put their points together by
-    C-level ``map`` and ``join``: no Python call per point either way."""
+def _matrix(matrix: list[MatrixSeries]) -> bytes:
+    """The series of a matrix, in bytes, with no Python call per point: every value
+    formatted by one ``format_values`` call and each distinct timestamp once; a series
+    holding every step of the grid (the usual case) is written by one ``%`` into the grid's
+    template, the others by one ``join`` of their timestamps and values interleaved."""
     if not matrix:
-        return "[]"
+        return b"[]"
     times = np.concatenate([one.timestamps for one in matrix])
     longest = max(matrix, key=lambda one: len(one.timestamps))
     distinct, which, on_grid = _distinct_times(times, longest)
-    stamps = [format_timestamp(t_ms) + ',"' for t_ms in distinct.tolist()]
+    # '"],[<t>,"': closes the point before, opens this one (the first one's close is cut)
+    opening = [b'"],[' + format_timestamp(t_ms).encode() + b',"' for t_ms in distinct.tolist()]
+    whole_grid = b"[" + b"%b".join(opening)[3:] + b'%b"]]' if on_grid else None
     texts = format_values(np.concatenate([one.values for one in matrix]))
-    whole_grid = "[[" + '%s"],['.join(stamps) + '%s"]]' if on_grid else None
     parts = []
     at = 0
     for one in matrix:
         end = at + len(one.timestamps)
         if end == at:
-            values_json = "[]"
-        elif whole_grid is not None and end - at == len(stamps):
+            values_json = b"[]"
+        elif whole_grid is not None and end - at == len(opening):
             values_json = whole_grid % tuple(texts[at:end])
         else:
-            heads = map(stamps.__getitem__, which[at:end].tolist())
-            values_json = "[[" + '"],['.join(map(operator.add, heads, texts[at:end])) + '"]]'
-        parts.append(f'{{"metric":{_metric(one.labels)},"values":{values_json}}}')
+            pieces: list[bytes] = [b""] * (2 * (end - at))
+            pieces[::2] = map(opening.__getitem__, which[at:end].tolist())
+            pieces[1::2] = texts[at:end]
+            values_json = b"[" + b"".join(pieces)[3:] + b'"]]'
+        parts.append(b'{"metric":%b,"values":%b}' % (_metric(one.labels), values_json))
         at = end
-    return "[" + ",".join(parts) + "]"
+    return b"[" + b",".join(parts) + b"]"
 
 
-def result_json(result: QueryResult) -> str:
+def result_json(result: QueryResult) -> bytes:
     """The ``data`` object of a query answer: ``{"resultType": ..., "result": ...}``."""
     if result.result_type == "vector":
         body = _vector(result.vector or [])
@@ -186,16 +188,17 @@ def result_json(result: QueryResult) -> str:
         body = _matrix(result.matrix or [])
     elif result.result_type == "scalar" and result.scalar is not None:
         t_ms, value = result.scalar
-        body = f'[{format_seconds(t_ms)},"{format_positional(value)}"]'
+        body = f'[{format_seconds(t_ms)},"{format_positional(value)}"]'.encode()
     elif result.result_type == "string" and result.string is not None:
         t_ms, text = result.string
-        body = f"[{format_seconds(t_ms)},{_json_string(text)}]"
+        body = b"[%b,%b]" % (format_seconds(t_ms).encode(), _json_string(text))
     else:
         raise ValueError(f"unknown result type {result.result_type!r}")
-    return f'{{"resultType":"{result.result_type}","result":{body}}}'
+    return b'{"resultType":"%b","result":%b}' % (result.result_type.encode(), body)
 
 
-def success_body(data_json: str, warnings: list[str] | None = None) -> bytes:
+def success_body(data_json: str | bytes, warnings: list[str] | None = None) -> bytes:
     """The success envelope around already encoded ``data``, with ``warnings`` if any."""
-    extra = f',"warnings":{orjson.dumps(warnings).decode()}' if warnings else ""
-    return f'{{"status":"success","data":{data_json}{extra}}}'.encode()
+    data = data_json.encode() if isinstance(data_json, str) else data_json
+    extra = b',"warnings":' + orjson.dumps(warnings) if warnings else b""
+    return b'{"status":"success","data":' + data + extra + b"}"
