@@ -296,10 +296,15 @@ def subquery_grid(first_ms: int, last_ms: int, range_ms: int, step_ms: int) -> I
 def matrix_of_rows(
     labels: Sequence[Labels], values: Floats, present: Bools, grid: Ints
 ) -> list[tuple[Labels, Ints, Floats]]:
-    """The present points of each row of a step grid, as (labels, timestamps, values)."""
+    """The present points of each row of a step grid, as (labels, timestamps, values); a row
+    present at every step (the usual case) shares ``grid`` and a view of its values."""
     out: list[tuple[Labels, Ints, Floats]] = []
+    full = present.all(axis=1).tolist()
+    some = present.any(axis=1).tolist()
     for i, row_labels in enumerate(labels):
-        mask = present[i]
-        if mask.any():
+        if full[i]:
+            out.append((row_labels, grid, values[i]))
+        elif some[i]:
+            mask = present[i]
             out.append((row_labels, grid[mask], values[i][mask]))
     return out
