@@ -299,8 +299,8 @@ def matrix_of_rows(
     """The present points of each row of a step grid, as (labels, timestamps, values); a row
     present at every step (the usual case) shares ``grid`` and a view of its values."""
     out: list[tuple[Labels, Ints, Floats]] = []
-    full = present.all(axis=1).tolist()
-    some = present.any(axis=1).tolist()
+    full: list[bool] = np.asarray(present.all(axis=1)).tolist()
+    some: list[bool] = np.asarray(present.any(axis=1)).tolist()
     for i, row_labels in enumerate(labels):
         if full[i]:
             out.append((row_labels, grid, values[i]))
