@@ -6,13 +6,12 @@ The local agent pushes to the server with its own API key, created on first star
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import os
 from pathlib import Path
 
 from multimonx.cli.agent import AgentRuntime
-from multimonx.cli.server import ServerRuntime
+from multimonx.cli.server import ServerRuntime, run_loop
 from multimonx.config import AgentConfig, ServerConfig, SpoolSection, parse_duration
 from multimonx.config.agent import CollectorSection, WebSection
 from multimonx.storage.keys import SqliteKeyStore
@@ -68,7 +67,7 @@ def run_up(
         )
 
     try:
-        asyncio.run(server.serve(start_agent))
+        run_loop(server.serve(start_agent))
     finally:
         for agent in agent_holder:
             agent.stop()
