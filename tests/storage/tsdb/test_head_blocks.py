@@ -5,15 +5,19 @@ flushes and replay of blocks) run on a few samples."""
 from __future__ import annotations
 
 import struct
+from array import array
 from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from multimonx.model import Labels, Matcher
 from multimonx.storage import MAX_TIME_MS, MIN_TIME_MS, AppendResult
 from multimonx.storage.journal import JournalSync
 from multimonx.storage.tsdb import TSDB, TSDBOptions
+from multimonx.storage.tsdb.head import OpenParts
 
 RANGE = 10_000
 OPTS = TSDBOptions(chunk_range_ms=RANGE, flush_delay_ms=1_000, log_sync=JournalSync.NORMAL)
@@ -168,3 +172,30 @@ def test_range_queries_trim_blocks(tmp_path: Path) -> None:
         got = dump(db, mint, maxt).get(L(0), {})
         assert sorted(got) == [t for t in range(0, 30_000, 1_000) if mint <= t <= maxt]
     db.close()
+
+
+@settings(max_examples=200)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from("iq"),
+            st.lists(st.integers(0, 2**31 - 1), max_size=6),
+            st.integers(-(2**40), 2**40),
+        ),
+        max_size=8,
+    )
+)
+def test_open_parts_come_back_as_each_part_alone(
+    parts: list[tuple[str, list[int], int]],
+) -> None:
+    opened = OpenParts()
+    where = []
+    for code, offsets, base in parts:
+        values = array("d", [float(o) / 3 for o in offsets])
+        where.append(opened.add(array(code, offsets), values, base))
+    arrays = opened.arrays()
+    for (code, offsets, base), (group, i) in zip(parts, where, strict=True):
+        assert group == code
+        ts, vs, at = arrays[code]
+        assert ts[at[i] : at[i + 1]].tolist() == [o + base for o in offsets]
+        assert vs[at[i] : at[i + 1]].tolist() == [float(o) / 3 for o in offsets]

@@ -29,7 +29,7 @@ from multimonx.storage.tsdb.downsample import (
     downsample,
     reconstruct,
 )
-from multimonx.storage.tsdb.head import BLOCK_PREFIX, Snapshot, decode_block
+from multimonx.storage.tsdb.head import BLOCK_PREFIX, OpenParts, Snapshot, decode_block
 from multimonx.storage.tsdb.lookup import LabelLookup
 from multimonx.storage.tsdb.tiers import overlay, read_tier, tiers_of
 
@@ -264,9 +264,10 @@ class TSDBQuerier:
         db = self._db
         snap = self._snap
         nblocks, lengths, ooo = snap.nblocks, snap.lengths, snap.ooo_lengths
+        opened = OpenParts()
         with db.head_lock:  # only series with head data in the snapshot are looked at
             heads = [
-                db.head.read(snap, sid, mint, maxt)
+                db.head.read(snap, sid, mint, maxt, opened)
                 if nblocks[sid] or lengths[sid] or sid in ooo
                 else None
                 for sid in sids
@@ -285,6 +286,9 @@ class TSDBQuerier:
         head_t, head_v, head_counts = codec.decode_many(head_blobs, skip=BLOCK_PREFIX)
         head_src = pieces.source(head_t, head_v)
         head_at = [0, *np.cumsum(head_counts).tolist()]
+        open_parts = {
+            code: (pieces.source(ts, vs), at) for code, (ts, vs, at) in opened.arrays().items()
+        }
         blob = 0
         for head, start, length in zip(
             heads, disk_starts.tolist(), disk_lengths.tolist(), strict=True
@@ -299,7 +303,12 @@ class TSDBQuerier:
                     blob += 1
                 else:
                     pieces.array(*decode_block(codec, block))
-            pieces.array(head.head_t, head.head_v)
+            if head.open_part is not None:
+                code, i = head.open_part
+                src, at = open_parts[code]
+                pieces.segment(src, at[i], at[i + 1] - at[i])
+            else:
+                pieces.array(head.head_t, head.head_v)
             if head.pairs:
                 pieces.array(
                     np.fromiter((t for t, _ in head.pairs), np.int64, len(head.pairs)),
