@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -86,7 +87,7 @@ def test_a_regex_is_tested_once_per_distinct_value() -> None:
     assert len(tested) == 101  # "" (is it selecting?), then the 100 distinct instances
 
 
-@settings(max_examples=200)
+@settings(max_examples=200, deadline=None)
 @given(
     st.lists(
         st.dictionaries(st.sampled_from(["__name__", "a", "B", "job"]), st.sampled_from("xyz")),
@@ -95,18 +96,24 @@ def test_a_regex_is_tested_once_per_distinct_value() -> None:
         unique_by=lambda d: tuple(sorted((k, v) for k, v in d.items() if v)),
     ),
     st.integers(0, 30),
+    st.integers(0, 4),
     st.data(),
 )
 def test_ids_come_back_in_label_order_after_loads_and_adds(
-    sets: list[dict[str, str]], loaded: int, data: st.DataObject
+    sets: list[dict[str, str]], loaded: int, reorder_after: int, data: st.DataObject
 ) -> None:
+    """Ids ranked by an earlier ordering, ids added since (merged in), and the reordering
+    once a select holds more than ``REORDER_AFTER`` of the latter."""
     index = Index()
     labels = [Labels(one.items()) for one in sets]
     sids = list(range(len(labels)))
-    index.load(sids[:loaded], labels[:loaded])
-    for sid in sids[loaded:]:
-        index.add(sid, labels[sid])
-        if data.draw(st.booleans()):  # queries between additions rebuild the order
-            index.in_label_order(sids[: sid + 1])
-    asked = data.draw(st.lists(st.sampled_from(sids), unique=True))
-    assert index.in_label_order(asked) == sorted(asked, key=lambda sid: labels[sid].pairs)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("multimonx.storage.tsdb.index.REORDER_AFTER", reorder_after)
+        index.load(sids[:loaded], labels[:loaded])
+        for sid in sids[loaded:]:
+            index.add(sid, labels[sid])
+            if data.draw(st.booleans()):  # queries between additions may reorder
+                asked = data.draw(st.lists(st.sampled_from(sids[: sid + 1]), unique=True))
+                assert index.in_label_order(asked) == sorted(asked, key=lambda i: labels[i].pairs)
+        asked = data.draw(st.lists(st.sampled_from(sids), unique=True))
+        assert index.in_label_order(asked) == sorted(asked, key=lambda i: labels[i].pairs)

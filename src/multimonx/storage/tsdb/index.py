@@ -11,7 +11,7 @@ from __future__ import annotations
 import bisect
 from array import array
 from collections.abc import Sequence
-from itertools import chain, pairwise
+from itertools import pairwise
 
 import numpy as np
 import numpy.typing as npt
@@ -27,17 +27,15 @@ class Index:
     Mutating methods require the caller to hold the head lock.
     """
 
-    __slots__ = ("_in_order", "_rank", "_sorted_pairs", "ids", "labels", "postings")
+    __slots__ = ("_rank", "ids", "labels", "postings")
 
     def __init__(self) -> None:
         self.labels: list[Labels | None] = []
         self.ids: dict[Labels, int] = {}
         self.postings: dict[str, dict[str, array[int]]] = {}
-        self._sorted_pairs: list[tuple[tuple[str, str], ...]] = []
-        """Every label set's pairs, sorted; ``_in_order`` holds their ids in the same order."""
-        self._in_order: list[int] = []
-        self._rank: npt.NDArray[np.int64] | None = None
-        """Each id's position in ``_in_order`` (built on first use after a change)."""
+        self._rank: npt.NDArray[np.int64] = np.empty(0, dtype=np.int64)
+        """Each id's position in the label order of the series defined at the last ordering
+        (``_reorder``), -1 for the others."""
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -48,10 +46,6 @@ class Index:
             self.labels.append(None)
         self.labels[sid] = labels
         self.ids[labels] = sid
-        at = bisect.bisect_right(self._sorted_pairs, labels.pairs)
-        self._sorted_pairs.insert(at, labels.pairs)
-        self._in_order.insert(at, sid)
-        self._rank = None
         postings = self.postings
         for name, value in labels.pairs:
             by_value = postings.get(name)
@@ -89,15 +83,6 @@ class Index:
             ids[lbl] = sid
             for pair in lbl.pairs:
                 group(pair, []).append(sid)
-        merged = sorted(
-            chain(
-                zip(self._sorted_pairs, self._in_order, strict=True),
-                ((lbl.pairs, sid) for sid, lbl in zip(sids, labels, strict=True)),
-            )
-        )
-        self._sorted_pairs = [pairs for pairs, _ in merged]
-        self._in_order = [sid for _, sid in merged]
-        self._rank = None
         postings = self.postings
         for (name, value), new in groups.items():
             by_value = postings.get(name)
@@ -112,18 +97,42 @@ class Index:
                 old[:] = array("q", sorted(old.tolist() + new))
 
     def in_label_order(self, ids: Sequence[int]) -> list[int]:
-        """``ids`` sorted by their label sets (caller holds the lock): one numpy sort by the
-        ids' positions in the kept order, where sorting the label sets themselves would
-        compare tuples of strings, tens of milliseconds for a fleet-wide selector."""
+        """``ids`` sorted by their label sets (caller holds the lock).
+
+        The ids ranked at the last ordering are sorted by their rank, one numpy sort, where
+        sorting the label sets themselves would compare tuples of strings (tens of
+        milliseconds for a fleet-wide selector); ids added since are sorted by their labels
+        and merged in by bisection. A select holding more than ``REORDER_AFTER`` of those
+        orders the whole index again first (once: adding a series stays O(1))."""
         if len(ids) < 2:
             return list(ids)
-        rank = self._rank
-        if rank is None:
-            rank = np.zeros(len(self.labels), dtype=np.int64)
-            rank[np.array(self._in_order, dtype=np.int64)] = np.arange(len(self._in_order))
-            self._rank = rank
         wanted = np.asarray(ids, dtype=np.int64)
-        return wanted[np.argsort(rank[wanted], kind="stable")].tolist()  # type: ignore[no-any-return]
+        rank = self._ranks(wanted)
+        if int((rank < 0).sum()) > REORDER_AFTER:
+            self._reorder()
+            rank = self._ranks(wanted)
+        ranked = rank >= 0
+        base = wanted[ranked][np.argsort(rank[ranked], kind="stable")]
+        if bool(ranked.all()):
+            return base.tolist()  # type: ignore[no-any-return]
+        labels = self.labels
+        late = sorted(wanted[~ranked].tolist(), key=lambda sid: _pairs(labels[sid]))
+        base_pairs = [_pairs(labels[sid]) for sid in base.tolist()]
+        at = [bisect.bisect_right(base_pairs, _pairs(labels[sid])) for sid in late]
+        return np.insert(base, at, late).tolist()
+
+    def _ranks(self, ids: npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
+        rank = np.full(len(ids), -1, dtype=np.int64)
+        known = ids < len(self._rank)
+        rank[known] = self._rank[ids[known]]
+        return rank
+
+    def _reorder(self) -> None:
+        """Rank every defined series by its label set."""
+        order = sorted((lbl.pairs, sid) for sid, lbl in enumerate(self.labels) if lbl is not None)
+        rank = np.full(len(self.labels), -1, dtype=np.int64)
+        rank[np.fromiter((sid for _, sid in order), np.int64, len(order))] = np.arange(len(order))
+        self._rank = rank
 
     def candidates(self, matchers: Sequence[Matcher], limit_id: int) -> list[int]:
         """Ids below ``limit_id`` of series matching every matcher (caller holds the lock),
@@ -163,6 +172,15 @@ class Index:
             if len(gone) and len(pool):
                 pool = pool[~_contains(gone, pool)]
         return pool.tolist()  # type: ignore[no-any-return]
+
+
+REORDER_AFTER = 1024
+"""Series added since the index last ordered its label sets that one select may hold before
+the index orders them all again."""
+
+
+def _pairs(labels: Labels | None) -> tuple[tuple[str, str], ...]:
+    return labels.pairs if labels is not None else ()
 
 
 def _accepted(m: Matcher, by_value: dict[str, array[int]]) -> list[str]:
