@@ -266,3 +266,27 @@ def test_engine_batched_matches_per_series(
     assert [(labels, ts) for labels, ts, _ in got] == [(labels, ts) for labels, ts, _ in expected]
     for (_, _, got_v), (_, _, expected_v) in zip(got, expected, strict=True):
         assert same_floats(got_v, expected_v)
+
+
+@pytest.mark.parametrize("batched", [True, False])
+def test_only_windows_holding_a_reset_get_corrections(batched: bool) -> None:
+    """Go adds a correction per reset, nothing elsewhere: a window whose increase is -0 stays
+    -0 (adding 0.0 would make it +0), in the batched form and in the per-series reference."""
+    storage = MemoryStorage()
+    app = storage.appender()
+    for t, v in ((0, 0.0), (15_000, -0.0), (30_000, 5.0), (45_000, 1.0), (60_000, 2.0)):
+        app.append(Labels.of(__name__="m", i="0"), t, v)
+    app.commit()
+    default = FunctionRegistry.default()
+    functions = (
+        default
+        if batched
+        else FunctionRegistry(
+            default.range_functions, default.instant_functions, default.keeps_metric_name
+        )
+    )
+    engine = Engine(storage, functions=functions)
+    no_reset = engine.instant("increase(m[20s])", 15_000).vector or []
+    assert math.copysign(1.0, no_reset[0].value) == -1.0  # -0 - 0 = -0, extrapolated: still -0
+    with_reset = engine.instant("increase(m[40s])", 60_000).vector or []
+    assert with_reset[0].value > 0  # 5 -> 1 is a reset: 5 is added back

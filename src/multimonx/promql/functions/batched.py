@@ -68,9 +68,10 @@ def _extrapolate(  # noqa: PLR0917 - the parameters of Prometheus's extrapolated
         first_v, last_v = batch.values[first_i], batch.values[last_i]
         first_t, last_t = batch.timestamps[first_i], batch.timestamps[last_i]
         result: Floats = last_v - first_v
-        corrections = _reset_corrections(batch, first_i, last_i + 1) if is_counter else None
-        if corrections is not None:
-            result += corrections
+        found = _reset_corrections(batch, first_i, last_i + 1) if is_counter else None
+        if found is not None:  # only windows holding a reset are added to (-0 stays -0)
+            reset, corrections = found
+            np.add(result, corrections, out=result, where=reset)
         to_start = (first_t - (end - range_ms)) / MS_PER_S
         to_end = (end - last_t) / MS_PER_S
         sampled = (last_t - first_t) / MS_PER_S
@@ -91,12 +92,12 @@ def _extrapolate(  # noqa: PLR0917 - the parameters of Prometheus's extrapolated
     return result
 
 
-def _reset_corrections(batch: SeriesBatch, lo: Ints, hi: Ints) -> Floats | None:
-    """Per window ``[lo, hi)`` (arrays of any shape), the sum of the values just before each
-    counter reset in it; None when no window holds a reset. Resets are rare: the windows
-    holding one are found by searching the positions of the resets, the others get 0, and
-    only the former are summed (in window order, as ``rate._reset_corrections`` sums
-    them)."""
+def _reset_corrections(batch: SeriesBatch, lo: Ints, hi: Ints) -> tuple[Bools, Floats] | None:
+    """Per window ``[lo, hi)`` (arrays of any shape), whether it holds a counter reset and
+    the sum of the values just before each reset in it; None when no window holds one.
+    Resets are rare: the windows holding one are found by searching the positions of the
+    resets, the others get 0, and only the former are summed (in window order, as
+    ``rate._reset_corrections`` sums them)."""
     values = batch.values
     drop = values[1:] < values[:-1]  # drop[i - 1]: values[i] < values[i - 1]
     # where one series ends and the next begins is no reset (and no window holds both)
@@ -119,7 +120,7 @@ def _reset_corrections(batch: SeriesBatch, lo: Ints, hi: Ints) -> Floats | None:
     dropped = np.where(inside < previous, previous, 0.0)
     dropped[windows.starts] = 0.0  # a window's first sample has no predecessor in it
     out[has_reset] = windows.sum(dropped)
-    return out
+    return has_reset, out
 
 
 def rate(

@@ -36,8 +36,9 @@ def _extrapolate(
     first_v, last_v = series.values[first_i], series.values[last_i]
     first_t, last_t = series.timestamps[first_i], series.timestamps[last_i]
     result = last_v - first_v
-    if is_counter:
-        result = result + _reset_corrections(series)[present]
+    if is_counter:  # only windows holding a reset are added to (as Go does: -0 stays -0)
+        reset, corrections = _reset_corrections(series)
+        result = np.where(reset[present], result + corrections[present], result)
     range_start = ends[present] - range_ms
     to_start = (first_t - range_start) / MS_PER_S
     to_end = (ends[present] - last_t) / MS_PER_S
@@ -56,14 +57,17 @@ def _extrapolate(
     return out, present
 
 
-def _reset_corrections(series: RangeSeries) -> Floats:
-    """Per step, the sum of the values just before each counter reset inside the window."""
+def _reset_corrections(series: RangeSeries) -> tuple[Bools, Floats]:
+    """Per step, whether the window holds a counter reset, and the sum of the values just
+    before each reset inside it."""
     windows, values = window_values(series)
     previous = np.empty_like(values)
     previous[1:] = values[:-1]
-    dropped = np.where(values < previous, previous, 0.0)
-    dropped[windows.starts] = 0.0  # a window's first sample has no predecessor in it
-    return windows.scatter(windows.sum(dropped), series.lo.size)
+    drop = values < previous
+    drop[windows.starts] = False  # a window's first sample has no predecessor in it
+    dropped = np.where(drop, previous, 0.0)
+    resets = windows.scatter(windows.sum(drop.astype(np.float64)), series.lo.size)
+    return resets > 0, windows.scatter(windows.sum(dropped), series.lo.size)
 
 
 def rate(
