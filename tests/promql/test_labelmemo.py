@@ -99,3 +99,27 @@ def test_series_differing_only_by_name_collide_once_the_name_is_dropped() -> Non
     engine = Engine(_storage())
     with pytest.raises(EvalError, match="same labelset"):
         engine.instant("rate({__name__=~'a_total|b_total', host='h1'}[1m])", 300_000)
+
+
+def test_group_memos_share_one_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(labelmemo, "MAX_ENTRIES", 4)
+    monkeypatch.setattr(labelmemo, "_GROUPINGS", {})
+    sets = [Labels.of(__name__="m", a=str(i), b="x") for i in range(3)]
+    by_a = group_memo(("a",), False)
+    by_a.map(sets)
+    assert group_memo(("a",), False) is by_a  # 3 entries: within the budget
+    by_b = group_memo(("b",), False)
+    by_b.map(sets)  # 6 entries held in all: over the budget
+    fresh = group_memo(("a",), False)
+    assert fresh is not by_a
+    assert len(fresh) == 0
+    assert fresh.map(sets[:1]) == [Labels.of(a="0")]
+
+
+def test_many_groupings_start_afresh(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(labelmemo, "_GROUPINGS", {})
+    first = group_memo(("l0",), False)
+    for i in range(1, 20):
+        group_memo((f"l{i}",), False)
+    assert len(labelmemo._GROUPINGS) <= 16
+    assert group_memo(("l0",), False) is not first

@@ -21,8 +21,9 @@ import numpy as np
 from multimonx.model import METRIC_NAME_LABEL, Labels
 from multimonx.promql.values import Ints
 
-MAX_ENTRIES = 1 << 20
-"""Label sets a memo holds before it is emptied (a few hundred MB at most)."""
+MAX_ENTRIES = 1 << 19
+"""Label sets the memo of names, and the group-key memos together, hold before they are
+emptied (about 250 bytes each: some 130 MB at most for each of the two)."""
 
 
 class LabelMemo:
@@ -36,6 +37,9 @@ class LabelMemo:
         self._lock = threading.Lock()
         self.generation = 0
         """Incremented each time the memo is emptied."""
+
+    def __len__(self) -> int:
+        return len(self._known)
 
     def map(self, labels: Sequence[Labels]) -> list[Labels]:
         """``derive`` of each of ``labels``; equal results are the same object unless the
@@ -64,19 +68,22 @@ WITHOUT_NAME = LabelMemo(drop_name)
 """Label sets without ``__name__`` (what most functions and operators return)."""
 
 _GROUPINGS: dict[tuple[tuple[str, ...], bool], LabelMemo] = {}
-_MAX_GROUPINGS = 256
+_MAX_GROUPINGS = 16
 _groupings_lock = threading.Lock()
 
 
 def group_memo(grouping: Sequence[str], without: bool) -> LabelMemo:
     """The memo of an aggregation's group keys: the labels ``by (grouping)`` keeps, or those
-    ``without (grouping)`` leaves (``__name__`` always dropped)."""
+    ``without (grouping)`` leaves (``__name__`` always dropped). The group-key memos share
+    one budget of ``MAX_ENTRIES``: past it, or past ``_MAX_GROUPINGS`` groupings, all are
+    dropped and start afresh (a caller still holding one gets right answers from it)."""
     key = (tuple(grouping), without)
     memo = _GROUPINGS.get(key)
-    if memo is not None:
+    if memo is not None and sum(map(len, _GROUPINGS.values())) <= MAX_ENTRIES:
         return memo
     with _groupings_lock:
-        if len(_GROUPINGS) >= _MAX_GROUPINGS:
+        held = sum(map(len, _GROUPINGS.values()))
+        if held > MAX_ENTRIES or len(_GROUPINGS) >= _MAX_GROUPINGS:
             _GROUPINGS.clear()
         return _GROUPINGS.setdefault(key, LabelMemo(_group_key(frozenset(grouping), without)))
 
