@@ -10,26 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
 
 import numpy as np
 
-from multimonx.model import METRIC_NAME_LABEL, Labels, valid_label_name
+from multimonx.model import Labels, valid_label_name
 from multimonx.promql.ast import Aggregation
 from multimonx.promql.binary import merge_rows
 from multimonx.promql.errors import EvalError
-from multimonx.promql.labelmemo import distinct_objects, group_memo
+from multimonx.promql.labelmemo import distinct_objects, group_key, group_memo
 from multimonx.promql.values import Bools, Floats, Ints, StepScalar, StepVector
 
 _REDUCERS = frozenset({"sum", "avg", "count", "min", "max", "group", "stddev", "stdvar"})
 _INT64_MAX = 2.0**63
-
-
-def group_key(labels: Labels, grouping: Sequence[str], without: bool) -> Labels:
-    """The labels a series contributes to its group's output."""
-    if without:
-        return labels.without(METRIC_NAME_LABEL, *grouping)
-    return Labels((n, v) for n, v in labels.pairs if n in grouping)
 
 
 def _group_ids(vector: StepVector, node: Aggregation) -> tuple[Ints, list[Labels]]:

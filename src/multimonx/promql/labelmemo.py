@@ -13,6 +13,7 @@ happened while it worked (then identity no longer implies equality across the tw
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Sequence
 
@@ -85,20 +86,16 @@ def group_memo(grouping: Sequence[str], without: bool) -> LabelMemo:
         held = sum(map(len, _GROUPINGS.values()))
         if held > MAX_ENTRIES or len(_GROUPINGS) >= _MAX_GROUPINGS:
             _GROUPINGS.clear()
-        return _GROUPINGS.setdefault(key, LabelMemo(_group_key(frozenset(grouping), without)))
+        return _GROUPINGS.setdefault(
+            key, LabelMemo(functools.partial(group_key, grouping=key[0], without=without))
+        )
 
 
-def _group_key(grouping: frozenset[str], without: bool) -> Callable[[Labels], Labels]:
-    dropped = grouping | {METRIC_NAME_LABEL}
-
-    def derive(labels: Labels) -> Labels:
-        if without:
-            kept = tuple(p for p in labels.pairs if p[0] not in dropped)
-        else:
-            kept = tuple(p for p in labels.pairs if p[0] in grouping)
-        return Labels(kept)
-
-    return derive
+def group_key(labels: Labels, grouping: Sequence[str], without: bool) -> Labels:
+    """The labels a series contributes to its group's output."""
+    if without:
+        return labels.without(METRIC_NAME_LABEL, *grouping)
+    return Labels((n, v) for n, v in labels.pairs if n in grouping)
 
 
 def distinct_objects(labels: Sequence[Labels]) -> tuple[Ints, list[int]]:
@@ -113,4 +110,4 @@ def distinct_objects(labels: Sequence[Labels]) -> tuple[Ints, list[int]]:
     return ids, first[order].tolist()
 
 
-__all__ = ["WITHOUT_NAME", "LabelMemo", "distinct_objects", "drop_name", "group_memo"]
+__all__ = ["WITHOUT_NAME", "LabelMemo", "distinct_objects", "drop_name", "group_key", "group_memo"]
