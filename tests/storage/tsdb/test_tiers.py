@@ -20,7 +20,7 @@ from multimonx.storage.journal import JournalSync
 from multimonx.storage.tsdb import TSDB, ChunkCodec, TierUsage, TSDBOptions
 from multimonx.storage.tsdb.downsample import Aggregates, downsample, merge
 from multimonx.storage.tsdb.tiers import TierJob, read_tier, tiers_of
-from tests.storage.tsdb.totals import counted, kept
+from tests.storage.tsdb.totals import counted, kept, manifests_exact
 
 MIN = 60_000
 HOUR = 3_600_000
@@ -155,8 +155,11 @@ def job(
 
 def totals_right(db: TSDB, path: Path, changes: list[TierUsage]) -> bool:
     """The tier totals in meta equal a count of the rows, and so do the engine's copy (which
-    follows its flushes) plus the changes the job reported."""
-    return kept(path) == counted(path) == sum(changes, db.tier_usage())
+    follows its flushes) plus the changes the job reported; the chunk manifests list exactly
+    the raw rows of the windows they cover."""
+    return kept(path) == counted(path) == sum(changes, db.tier_usage()) and manifests_exact(
+        path, RANGE
+    )
 
 
 def expected(

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-ChunkKey = tuple[int, int, int, int]
-"""A raw chunk: (series id, mint, maxt, sample count)."""
+from multimonx.storage.tsdb.chunks import ChunkKey
+
 Decoded = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
 
 _ENTRY_OVERHEAD = 400
@@ -84,6 +84,12 @@ class ChunkCache:
             while self._bytes > self.max_bytes and entries:
                 _, (ts, vs) = entries.popitem(last=False)
                 self._bytes -= ts.nbytes + vs.nbytes + _ENTRY_OVERHEAD
+
+    def clear(self) -> None:
+        """Drop every entry (the counters stay)."""
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
 
     def stats(self) -> ChunkCacheStats:
         """Hits, misses and size."""

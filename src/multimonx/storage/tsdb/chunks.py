@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS chunks_raw (
     count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series_id, mint)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS chunks_raw_keys ON chunks_raw (series_id, mint, maxt, count);
+CREATE TABLE IF NOT EXISTS chunks_raw_windows (window INTEGER PRIMARY KEY, keys BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS chunks_1m (
     series_id INTEGER NOT NULL, mint INTEGER NOT NULL, maxt INTEGER NOT NULL,
@@ -36,6 +37,9 @@ CREATE TABLE IF NOT EXISTS chunks_5m (
     count INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (series_id, mint)
 ) WITHOUT ROWID;
 """
+
+ChunkKey = tuple[int, int, int, int]
+"""A raw chunk: (series id, mint, maxt, sample count)."""
 
 META_FLUSHED_BEFORE = "flushed_before"
 """Every sample older than this may be in chunks (nothing at or after it is)."""
@@ -109,25 +113,26 @@ def _json_ids(sids: Sequence[int]) -> str:
 
 def read_chunk_blobs(
     db: sqlite3.Connection, sids: Sequence[int], mint: int, maxt: int, *, range_ms: int
-) -> list[tuple[int, bytes]]:
-    """(series id, encoded chunk) of the raw chunks of ``sids`` overlapping ``[mint, maxt]``,
-    by series id then oldest first, in one statement (the ids travel as one JSON array)."""
+) -> list[tuple[ChunkKey, bytes]]:
+    """(key, encoded chunk) of the raw chunks of ``sids`` overlapping ``[mint, maxt]``, by
+    series id then oldest first, in one statement (the ids travel as one JSON array); a key
+    is (series id, mint, maxt, count)."""
     # A chunk lies inside one window, so its mint is above mint - range_ms if it reaches mint.
     low = max(mint - range_ms + 1, MIN_TIME_MS)
     rows = db.execute(
-        "SELECT series_id, data FROM chunks_raw "
+        "SELECT series_id, mint, maxt, count, data FROM chunks_raw "
         "WHERE series_id IN (SELECT value FROM json_each(?)) "
         "AND mint >= ? AND mint <= ? AND maxt >= ? ORDER BY series_id, mint",
         (_json_ids(sids), low, maxt, mint),
     ).fetchall()
-    return [(int(sid), bytes(data)) for sid, data in rows]
+    return [((sid, lo, hi, count), bytes(data)) for sid, lo, hi, count, data in rows]
 
 
 def read_chunk_keys(
     db: sqlite3.Connection, sids: Sequence[int], mint: int, maxt: int, *, range_ms: int
-) -> list[tuple[int, int, int, int]]:
-    """(series id, mint, maxt, count) of the rows ``read_chunk_blobs`` returns for the same
-    arguments, in the same order (within one read transaction). Answered from the covering
+) -> list[ChunkKey]:
+    """The keys of the rows ``read_chunk_blobs`` returns for the same arguments, in the same
+    order (within one read transaction). Answered from the covering
     index ``chunks_raw_keys``: the table's rows hold the chunk data, a fleet-wide select
     seeks tens of thousands of them, and the index's pages are a tenth of the size."""
     low = max(mint - range_ms + 1, MIN_TIME_MS)

@@ -34,7 +34,7 @@ from multimonx.storage.interface import (
     StorageUnavailable,
 )
 from multimonx.storage.journal import Journal, JournalCorruptError
-from multimonx.storage.tsdb import chunks, usage
+from multimonx.storage.tsdb import chunks, manifest, usage
 from multimonx.storage.tsdb.chunkcache import ChunkCache
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.flush import write_extracts
@@ -144,6 +144,7 @@ class TSDB:
         self._samples = chunks.get_meta(w, chunks.META_SAMPLES, 0)
         self._flushed_before = chunks.get_meta(w, chunks.META_FLUSHED_BEFORE, MIN_TIME_MS)
         self._usage = usage.load(w)
+        manifest.ensure(w, self.options.chunk_range_ms)
 
     def _replay(self, seq: int, payload: bytes) -> None:
         """Apply one log record: define its series not known yet (only their label JSON is
@@ -327,7 +328,7 @@ class TSDB:
             while True:
                 gen = self.head.gen
                 conn.execute("BEGIN")
-                conn.execute("SELECT count(*) FROM meta").fetchall()
+                covered_from = chunks.get_meta(conn, manifest.META_FROM, MAX_TIME_MS)
                 with self.head_lock:
                     if self.head.gen == gen:
                         self.check_open()
@@ -340,7 +341,15 @@ class TSDB:
                 conn.execute("ROLLBACK")
             self._readers.put(conn)
             raise
-        return TSDBQuerier(self, conn, snap, flushed_before, (mint, maxt), release=self._release)
+        return TSDBQuerier(
+            self,
+            conn,
+            snap,
+            flushed_before,
+            (mint, maxt),
+            manifests_from=covered_from,
+            release=self._release,
+        )
 
     def _release(self, querier: TSDBQuerier) -> None:
         with self.head_lock:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from multimonx.storage.tsdb import manifest
 from multimonx.storage.tsdb.chunkenc import ChunkCodec
 from multimonx.storage.tsdb.chunks import window_bounds
 from multimonx.storage.tsdb.head import BLOCK_PREFIX, Extract, decode_block
@@ -103,7 +104,8 @@ def write_extracts(
 ) -> FlushResult:
     """Write the chunk rows of ``extracts`` (inside the caller's transaction). Windows
     starting below ``merge_below`` may already have a row on disk and are merged into it.
-    The tier totals in meta (``usage``) change in the same transaction."""
+    The tier totals in meta (``usage``) and the windows' manifests (``manifest``) change in
+    the same transaction."""
     writer = _RowWriter(db, codec, range_ms, merge_below)
     for lo in range(0, len(extracts), _DECODE_BATCH):
         batch = extracts[lo : lo + _DECODE_BATCH]
@@ -113,6 +115,7 @@ def write_extracts(
         "INSERT INTO chunks_raw (series_id, mint, maxt, count, data) VALUES (?, ?, ?, ?, ?)",
         writer.inserts,
     )
+    manifest.update(db, [row[:4] for row in writer.inserts], writer.deleted, range_ms)
     result = writer.result
     result.chunks_written = len(writer.inserts)
     result.raw_bytes += sum(len(row[4]) for row in writer.inserts)
@@ -131,6 +134,8 @@ class _RowWriter:
     merge_below: int
     result: FlushResult = field(default_factory=FlushResult)
     inserts: list[tuple[int, int, int, int, bytes]] = field(default_factory=list)
+    deleted: list[tuple[int, int]] = field(default_factory=list)
+    """(series id, mint) of the rows merged away."""
 
     def series(self, sid: int, samples: _Arrays) -> None:
         """One series' rows, one per window (merged with the rows on disk for windows
@@ -146,7 +151,13 @@ class _RowWriter:
             first = int(wt[0])
             if first - first % range_ms < self.merge_below:
                 merged = _merge_existing(
-                    self.db, self.codec, sid, (wt, wv), range_ms=range_ms, result=result
+                    self.db,
+                    self.codec,
+                    sid,
+                    (wt, wv),
+                    range_ms=range_ms,
+                    result=result,
+                    deleted=self.deleted,
                 )
                 if merged is not None:
                     wt, wv = merged
@@ -164,9 +175,11 @@ def _merge_existing(
     *,
     range_ms: int,
     result: FlushResult,
+    deleted: list[tuple[int, int]],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]] | None:
     """Fold the stored rows of this window into the new samples (stored values win), delete
-    those rows and return the merged samples; None if the window has no row yet."""
+    those rows (their keys appended to ``deleted``) and return the merged samples; None if
+    the window has no row yet."""
     ts, vs = samples
     start, end = window_bounds(int(ts[0]), range_ms)
     rows = db.execute(
@@ -193,9 +206,9 @@ def _merge_existing(
     all_t = np.concatenate((old_t, ts[keep]))
     all_v = np.concatenate((old_v, vs[keep]))
     order = np.argsort(all_t, kind="stable")
-    db.executemany(
-        "DELETE FROM chunks_raw WHERE series_id = ? AND mint = ?", [(sid, m) for m, _ in rows]
-    )
+    gone = [(sid, int(m)) for m, _ in rows]
+    db.executemany("DELETE FROM chunks_raw WHERE series_id = ? AND mint = ?", gone)
+    deleted += gone
     result.raw_bytes -= sum(len(data) for _, data in rows)
     result.raw_chunks -= len(rows)
     return all_t[order], all_v[order]

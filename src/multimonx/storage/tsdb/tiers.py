@@ -57,7 +57,7 @@ import numpy as np
 
 from multimonx.model import now_ms as clock_ms
 from multimonx.storage.interface import MAX_TIME_MS, MIN_TIME_MS
-from multimonx.storage.tsdb import chunks
+from multimonx.storage.tsdb import chunks, manifest
 from multimonx.storage.tsdb.chunkenc import ChunkCodec, ChunkFormatError
 from multimonx.storage.tsdb.downsample import Aggregates, Tier, downsample, merge
 from multimonx.storage.tsdb.options import TSDBOptions
@@ -564,6 +564,8 @@ class TierJob:
         while not self._stop.is_set():
             db.execute("BEGIN IMMEDIATE")
             try:
+                if table == "chunks_raw":
+                    manifest.forget_before(db, end, self._range)
                 keys = db.execute(select, (end, self._batch * 8)).fetchall()
                 db.executemany(
                     _on(table, "DELETE FROM TABLE WHERE series_id = ? AND mint = ?"),
