@@ -362,10 +362,10 @@ class TSDBQuerier:
         window_keys: manifest.WindowKeys | None = None,
     ) -> tuple[list[int], npt.NDArray[np.int64], npt.NDArray[np.float64], list[int]]:
         """The raw chunks of ``sids`` overlapping ``[mint, maxt]``, by series then oldest first:
-        each chunk's series id, all their samples end to end, and each chunk's sample count.
-        Chunks decoded by an earlier query come from the TSDB's ``ChunkCache`` (their keys
-        from ``window_keys`` if given, else from SQLite); the others are read and decoded in
-        one pass, then cached."""
+        each chunk's series id, all their samples end to end, and each chunk's sample count
+        (from the cache: only its samples within the range). Chunks decoded by an earlier
+        query come from the TSDB's ``ChunkCache`` (their keys from ``window_keys`` if given,
+        else from SQLite); the others are read and decoded in one pass, then cached."""
         if mint >= self._flushed_before or self._conn is None:
             return [], _EMPTY_T, _EMPTY_V, []
         range_ms = self._db.options.chunk_range_ms
@@ -379,31 +379,22 @@ class TSDBQuerier:
             keys = window_keys.of(sids)
         else:
             keys = read_chunk_keys(self._conn, sids, mint, maxt, range_ms=range_ms)
-        found = cache.get_many(keys)
-        if None in found:
+        got = cache.gather(keys, mint, maxt)
+        if got.missing:
             # The same rows in the same order as the keys (one read transaction).
             rows = read_chunk_blobs(self._conn, sids, mint, maxt, range_ms=range_ms)
             stored = [key for key, _ in rows]
             if stored != keys:  # pragma: no cover - manifests change with their rows
                 log.error("tsdb: chunk keys differ from chunks_raw; read from the table")
                 keys = stored
-                found = cache.get_many(keys)
-            missing = [i for i, one in enumerate(found) if one is None]
-            ts, vs, counts = codec.decode_many([rows[i][1] for i in missing])
-            at = [0, *np.cumsum(counts).tolist()]
-            decoded = [(ts[a:b].copy(), vs[a:b].copy()) for a, b in itertools.pairwise(at)]
-            cache.put_many([keys[i] for i in missing], decoded)
-            for i, one in zip(missing, decoded, strict=True):
-                found[i] = one
-        chunks = [one for one in found if one is not None]
-        if not chunks:
-            return [], _EMPTY_T, _EMPTY_V, []
-        return (
-            [key[0] for key in keys],
-            np.concatenate([t for t, _ in chunks]),
-            np.concatenate([v for _, v in chunks]),
-            [len(t) for t, _ in chunks],
-        )
+                got = cache.gather(keys, mint, maxt, count=False)
+            ts, vs, counts = codec.decode_many([rows[i][1] for i in got.missing])
+            cache.put([keys[i] for i in got.missing], ts, vs, counts)
+            got = cache.gather(keys, mint, maxt, count=False)
+            if got.missing:  # more than the cache holds: decode them all, uncached
+                ts, vs, counts = codec.decode_many([data for _, data in rows])
+                return [key[0] for key in keys], ts, vs, counts.tolist()
+        return [key[0] for key in keys], got.timestamps, got.values, got.counts.tolist()
 
     def _tier_for(self, hints: SelectHints | None, mint: int, maxt: int) -> Tier | None:
         """The downsampled tier to answer from, or None for raw samples.

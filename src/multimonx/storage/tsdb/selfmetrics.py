@@ -95,7 +95,11 @@ def tsdb_families(db: TSDB, directory: Path) -> list[MetricFamily]:
             "Chunk reads that had to decode (and then cached) the chunk.",
             float(cache.misses),
         ),
-        gauge("chunk_cache_bytes", "Memory held by the decoded-chunk cache.", float(cache.bytes)),
+        gauge(
+            "chunk_cache_bytes",
+            "Bytes of decoded samples the chunk cache holds.",
+            float(cache.bytes),
+        ),
         MetricFamily.gauge(
             "multimonx_tsdb_tier_bytes",
             "Bytes of chunk data per tier (the chunks' encoded sizes, without SQLite's pages).",
