@@ -18,6 +18,7 @@ from multimonx.storage.journal import JournalSync
 from multimonx.storage.tsdb import TSDB, TSDBOptions, manifest
 from multimonx.storage.tsdb import querier as querier_module
 from multimonx.storage.tsdb.tiers import TierJob
+from tests.storage.tsdb.test_querier import load
 from tests.storage.tsdb.totals import manifests_exact
 
 MIN = 60_000
@@ -39,15 +40,6 @@ Dump = dict[Labels, tuple[list[int], list[int]]]
 
 def series(i: int) -> Labels:
     return Labels.of({"__name__": f"m{i % 2}", "i": str(i)})
-
-
-def load(storages: list[Storage], rows: list[tuple[Labels, int, float]]) -> None:
-    for storage in storages:
-        for lo in range(0, len(rows), 1_000):
-            app = storage.appender()
-            for labels, t, v in rows[lo : lo + 1_000]:
-                app.append(labels, t, v)
-            app.commit()
 
 
 def dump(storage: Storage, mint: int, maxt: int) -> Dump:
