@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from multimonx.storage.tsdb import chunkcache
 from multimonx.storage.tsdb.chunkcache import ENTRY_BYTES, SAMPLE_BYTES, ChunkCache
 
 Chunk = tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]
@@ -81,11 +82,17 @@ def test_gather_equals_a_mask_per_chunk(stamps: list[list[int]], mint: int, maxt
     ]
     keys = [key(sid, c) for sid, c in enumerate(chunks)]
     put(cache, keys, chunks)
-    got = cache.gather(keys, mint, maxt)
     want = [(t[(t >= mint) & (t <= maxt)], v[(t >= mint) & (t <= maxt)]) for t, v in chunks]
-    assert got.counts.tolist() == [len(t) for t, _ in want]
-    assert got.timestamps.tolist() == [x for t, _ in want for x in t.tolist()]
-    assert got.values.tolist() == [x for _, v in want for x in v.tolist()]
+    saved = chunkcache._SEARCH_ONE_BY_ONE
+    try:
+        for one_by_one in (0, saved):  # all runs searched at once, then each alone
+            chunkcache._SEARCH_ONE_BY_ONE = one_by_one
+            got = cache.gather(keys, mint, maxt)
+            assert got.counts.tolist() == [len(t) for t, _ in want]
+            assert got.timestamps.tolist() == [x for t, _ in want for x in t.tolist()]
+            assert got.values.tolist() == [x for _, v in want for x in v.tolist()]
+    finally:
+        chunkcache._SEARCH_ONE_BY_ONE = saved
 
 
 @settings(max_examples=100, deadline=None)

@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -36,6 +37,8 @@ SAMPLE_BYTES = 16
 ENTRY_BYTES = 1024
 """Budget per chunk for the map that finds it: the cache holds at most ``max_bytes //
 ENTRY_BYTES`` chunks (the map costs about 200 bytes per chunk beside the samples)."""
+_SEARCH_ONE_BY_ONE = 64
+"""Runs up to which ``_search`` searches each run on its own."""
 _MAX_SAMPLES = 1 << 31
 """Positions are packed with lengths into one int64 (``_pack``)."""
 
@@ -140,15 +143,22 @@ class ChunkCache:
     ) -> _Ints:
         """Per run, how many of its samples lie before ``bound`` (``<= bound`` if
         ``strict``): 0 or the whole run where the run's ends settle it, else a binary
-        search run on all undecided runs at once."""
+        search run on all undecided runs at once (on each alone when they are few)."""
         out = np.where(all_before, length, 0)
         todo = np.flatnonzero(~none_before & ~all_before)
         if not len(todo):
             return out
+        ts = self._t
+        side: Literal["left", "right"] = "right" if strict else "left"
+        if len(todo) <= _SEARCH_ONE_BY_ONE:  # a dozen numpy calls per step cost more
+            for i, a, n in zip(
+                todo.tolist(), at[todo].tolist(), length[todo].tolist(), strict=True
+            ):
+                out[i] = ts[a : a + n].searchsorted(bound, side=side)
+            return out
         base = at[todo]
         lo = np.zeros(len(todo), dtype=np.int64)
         hi = length[todo].copy()
-        ts = self._t
         while True:
             active = np.flatnonzero(lo < hi)
             if not len(active):
