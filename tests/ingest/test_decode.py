@@ -16,6 +16,7 @@ from multimonx.config import IngestSection
 from multimonx.ingest import (
     BadDataError,
     IngestError,
+    Metadata,
     PayloadTooLargeError,
     UnsupportedEncodingError,
     decode_push,
@@ -91,6 +92,20 @@ def test_decodes_a_wire_request() -> None:
         ("agent-host", "j", NOW_MS),
         ("i", "j", NOW_MS - 1000),
     ]
+
+
+def test_families_metadata_is_decoded_with_prometheus_type_names() -> None:
+    first = [
+        MetricFamily.counter("c_total", "old help", (), [((), 1.0)]),
+        MetricFamily.untyped("u", 'raw "kernel" counter\\n', (), [((), 1.0)]),
+    ]
+    second = [MetricFamily.counter("c_total", "new help", (), [((), 2.0)])]
+    rounds = [encode_round(NOW_MS - 1000, {}, first), encode_round(NOW_MS, {}, second)]
+    req = decode_push(encode_push({"instance": "h"}, rounds), None, LIMITS, NOW_MS)
+    assert dict(req.metadata) == {
+        "c_total": Metadata("counter", "new help"),  # the last given wins
+        "u": Metadata("unknown", 'raw "kernel" counter\\n'),  # the text format's untyped
+    }
 
 
 def test_stale_marker_decodes_to_the_stale_nan() -> None:

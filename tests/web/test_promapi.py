@@ -18,7 +18,7 @@ import pytest
 
 from multimonx.config import IngestSection
 from multimonx.ingest import FleetRegistry
-from multimonx.model import Labels
+from multimonx.model import COLLECT_PATH, Labels, MetricFamily, encode_push, encode_round
 from multimonx.promql.engine import Engine
 from multimonx.storage import JournalSync, MemoryStorage, Storage
 from multimonx.storage.tsdb import TSDB, TSDBOptions
@@ -589,10 +589,43 @@ def test_labels_bad_data(api: Api, path: str, params: dict[str, str], message: s
 # -- the rest --------------------------------------------------------------------------------
 
 
+def test_metadata_of_pushed_families(api: Api) -> None:
+    assert api.ok("/api/v1/metadata") == {}  # nothing pushed yet (loaded through storage)
+    families = [
+        MetricFamily.counter("node_cpu_seconds_total", "Seconds the CPUs spent.", ("mode",),
+                             [(("idle",), 1.0)]),
+        MetricFamily.gauge("node_load1", "1m load average.", (), [((), 0.5)]),
+        MetricFamily.untyped("node_vmstat_pgfault", "/proc/vmstat information field pgfault.",
+                             (), [((), 7.0)]),
+    ]  # fmt: skip
+    body = encode_push({"instance": "h"}, [encode_round(T0, {"job": "node"}, families)])
+    assert run(api.app, "POST", COLLECT_PATH, content=body).status_code == 200
+    assert api.ok("/api/v1/metadata") == {
+        "node_cpu_seconds_total": [
+            {"type": "counter", "help": "Seconds the CPUs spent.", "unit": ""}
+        ],
+        "node_load1": [{"type": "gauge", "help": "1m load average.", "unit": ""}],
+        "node_vmstat_pgfault": [
+            {"type": "unknown", "help": "/proc/vmstat information field pgfault.", "unit": ""}
+        ],
+    }
+    assert list(api.ok("/api/v1/metadata", {"metric": "node_load1"})) == ["node_load1"]
+    assert list(api.ok("/api/v1/metadata", {"limit": "2"})) == [
+        "node_cpu_seconds_total",
+        "node_load1",
+    ]
+    assert api.ok("/api/v1/metadata", {"limit": "0"}) == {}
+    assert len(api.ok("/api/v1/metadata", {"limit": "-1", "limit_per_metric": "1"})) == 3
+    for name in ("limit", "limit_per_metric"):
+        for bad in ("x", " 1", "1_0", "1.5"):
+            assert api.error("/api/v1/metadata", {name: bad}) == (
+                "bad_data",
+                f"{name} must be a number",
+            )
+
+
 def test_metadata_exemplars_and_format_query(api: Api) -> None:
-    assert api.ok("/api/v1/metadata") == {}
     assert api.ok("/api/v1/metadata", {"metric": "up", "limit": "-1"}) == {}
-    assert api.error("/api/v1/metadata", {"limit": "x"}) == ("bad_data", "limit must be a number")
     assert api.ok("/api/v1/query_exemplars", {"query": "up", "start": "1", "end": "2"}) == []
     assert api.post("/api/v1/query_exemplars", {"query": "up"}).json()["data"] == []
     assert api.error("/api/v1/query_exemplars", {"query": "up{"}) == (

@@ -1,5 +1,6 @@
 """Ingest: decode and validate pushed payloads, commit them through an Appender, and keep
-the fleet registry (which hosts push, when, and whether they are up)."""
+the fleet registry (which hosts push, when, and whether they are up) and the metadata (TYPE
+and HELP) of the pushed families."""
 
 from multimonx.ingest.decode import (
     AgentReport,
@@ -14,6 +15,7 @@ from multimonx.ingest.decode import (
 )
 from multimonx.ingest.fleet import FleetRegistry, HostInfo, HostStatus, HostView, PushReport
 from multimonx.ingest.ingester import Ingester
+from multimonx.ingest.metadata import Metadata, MetadataStore
 
 __all__ = [
     "AgentReport",
@@ -25,6 +27,8 @@ __all__ = [
     "HostView",
     "IngestError",
     "Ingester",
+    "Metadata",
+    "MetadataStore",
     "PayloadTooLargeError",
     "PushReport",
     "PushRequest",

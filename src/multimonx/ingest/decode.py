@@ -18,6 +18,7 @@ from typing import Any, TypeGuard
 import orjson
 
 from multimonx.config import IngestSection
+from multimonx.ingest.metadata import Metadata
 from multimonx.model import (
     METRIC_NAME_LABEL,
     STALE_NAN,
@@ -92,6 +93,8 @@ class PushRequest:
     agent: AgentReport
     samples: tuple[tuple[Labels, int, float], ...]
     hosts: tuple[HostSeen, ...]
+    metadata: tuple[tuple[str, Metadata], ...] = ()
+    """Each family's TYPE and HELP (the last given, per name)."""
 
 
 def decompress(body: bytes, content_encoding: str | None, limit: int) -> bytes:
@@ -206,16 +209,19 @@ class _Decoder:
         base: Mapping[str, str],
         t_ms: int,
         out: list[tuple[Labels, int, float]],
-    ) -> None:
+    ) -> tuple[str, Metadata]:
+        """Append the family's samples to ``out``; its name and metadata."""
         if not isinstance(raw, dict):
             raise BadDataError(f"{where}: must be an object")
         name = raw.get("name")
         if not isinstance(name, str) or not valid_metric_name(name):
             raise BadDataError(f"{where}: invalid metric name {name!r}")
         where = f"{where} {name!r}"
-        if raw.get("type", "untyped") not in _TYPES:
+        kind = raw.get("type", MetricType.UNTYPED.value)
+        if kind not in _TYPES:
             raise BadDataError(f"{where}: unknown metric type {raw.get('type')!r}")
-        if not isinstance(raw.get("help", ""), str):
+        help_text = raw.get("help", "")
+        if not isinstance(help_text, str):
             raise BadDataError(f"{where}: help must be a string")
         names_raw = raw.get("label_names", [])
         if not isinstance(names_raw, list):
@@ -253,6 +259,8 @@ class _Decoder:
                 (n, self.label_value(here, n, v)) for n, v in zip(names, values, strict=True)
             ]
             out.append((Labels(pairs), t_ms, value))
+        # Prometheus calls the text format's untyped "unknown" in its metadata.
+        return name, Metadata("unknown" if kind == MetricType.UNTYPED.value else kind, help_text)
 
     def request(self, doc: object) -> PushRequest:
         if not isinstance(doc, dict):
@@ -268,6 +276,7 @@ class _Decoder:
             raise BadDataError("rounds: must be a list")
         samples: list[tuple[Labels, int, float]] = []
         hosts: dict[tuple[str, str], int] = {}
+        metadata: dict[str, Metadata] = {}
         for r, rnd in enumerate(rounds):
             where = f"rounds[{r}]"
             if not isinstance(rnd, dict):
@@ -285,7 +294,8 @@ class _Decoder:
             if not isinstance(families, list):
                 raise BadDataError(f"{where}.families: must be a list")
             for f, family in enumerate(families):
-                self.family(f"{where}.families[{f}]", family, base, t_ms, samples)
+                name, meta = self.family(f"{where}.families[{f}]", family, base, t_ms, samples)
+                metadata[name] = meta
             key = (base.get("instance") or agent.instance, base.get("job", ""))
             hosts[key] = max(hosts.get(key, t_ms), t_ms)
         series = len({labels for labels, _, _ in samples})
@@ -297,6 +307,7 @@ class _Decoder:
             agent=agent,
             samples=tuple(samples),
             hosts=tuple(HostSeen(i, j, t) for (i, j), t in hosts.items() if i),
+            metadata=tuple(metadata.items()),
         )
 
 

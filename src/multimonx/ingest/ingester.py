@@ -11,6 +11,7 @@ from collections.abc import Callable
 from multimonx.config import IngestSection
 from multimonx.ingest.decode import PushRequest, decode_push
 from multimonx.ingest.fleet import FleetRegistry, PushReport
+from multimonx.ingest.metadata import MetadataStore
 from multimonx.storage import AppendResult, Storage
 
 
@@ -26,12 +27,15 @@ class Ingester:
         fleet: FleetRegistry,
         limits: IngestSection,
         *,
+        metadata: MetadataStore | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._storage = storage
         self._fleet = fleet
         self._limits = limits
         self._clock = clock
+        self.metadata = metadata if metadata is not None else MetadataStore()
+        """TYPE and HELP of the families stored (for ``/api/v1/metadata``)."""
 
     @property
     def limits(self) -> IngestSection:
@@ -48,9 +52,11 @@ class Ingester:
         return decode_push(body, content_encoding, self._limits, int(self._clock() * 1000))
 
     def store(self, request: PushRequest, *, agent: str = "") -> AppendResult:
-        """Commit a validated request atomically, then record its hosts in the fleet registry.
+        """Commit a validated request atomically, then record its families' metadata and its
+        hosts in the fleet registry.
 
-        Raises StorageUnavailable (nothing stored, fleet untouched) if the commit fails.
+        Raises StorageUnavailable (nothing stored, metadata and fleet untouched) if the commit
+        fails.
         """
         appender = self._storage.appender()
         try:
@@ -60,6 +66,7 @@ class Ingester:
             appender.rollback()
             raise
         result = appender.commit()
+        self.metadata.record(request.metadata, int(self._clock() * 1000))
         report = request.agent
         for host in request.hosts:
             self._fleet.record_push(

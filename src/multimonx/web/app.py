@@ -269,7 +269,11 @@ def create_app(
         Route(COLLECT_PATH, h.collect, methods=["POST"]),
         Route("/api/v1/health", h.health, methods=["GET"]),
         Route("/metrics", h.own_metrics, methods=["GET"]),
-        *prometheus_routes(PrometheusApi(engine, storage, version, clock(), clock=clock)),
+        *prometheus_routes(
+            PrometheusApi(
+                engine, storage, version, clock(), clock=clock, metadata=ingester.metadata
+            )
+        ),
         *friendly_routes(FriendlyApi(engine, fleet, clock=clock, version=version)),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from multimonx.ingest import MetadataStore
 from multimonx.model import Labels, Matcher, valid_label_name
 from multimonx.promql.ast import Expr
 from multimonx.promql.engine import MAX_POINTS_PER_SERIES, Engine
@@ -77,6 +79,7 @@ class PrometheusApi:
     version: str
     start_time: float
     clock: Callable[[], float] = time.time
+    metadata: MetadataStore = field(default_factory=MetadataStore)
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +88,19 @@ class _Answer:
 
     data_json: str | bytes
     warnings: list[str] = field(default_factory=list)
+
+
+_ATOI = re.compile(r"[+-]?[0-9]+")
+
+
+def _whole_number(params: Params, name: str) -> int:
+    """An optional integer parameter (-1 when absent), as Prometheus's ``strconv.Atoi``."""
+    text = params.get(name)
+    if text == "":
+        return -1
+    if not _ATOI.fullmatch(text):  # int() would also take spaces and underscores
+        raise bad_data(f"{name} must be a number")
+    return int(text)
 
 
 def _json(value: object) -> str:
@@ -242,13 +258,20 @@ class _Endpoints:
     # metadata and status
 
     def metadata(self, params: Params) -> _Answer:
-        limit = params.get("limit")
-        if limit != "":
-            try:
-                int(limit)
-            except ValueError:
-                raise bad_data("limit must be a number") from None
-        return _Answer("{}")  # TYPE and HELP of pushed families are not stored
+        found = self.api.metadata.query(
+            int(self.api.clock() * 1000),
+            metric=params.get("metric"),
+            limit=_whole_number(params, "limit"),
+            limit_per_metric=_whole_number(params, "limit_per_metric"),
+        )
+        return _Answer(
+            _json(
+                {
+                    name: [{"type": m.type, "help": m.help, "unit": m.unit} for m in variants]
+                    for name, variants in found.items()
+                }
+            )
+        )
 
     def buildinfo(self, params: Params) -> _Answer:
         return _Answer(
