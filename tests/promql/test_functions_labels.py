@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import math
-import re
 
 import pytest
 
 from multimonx.model import Labels
+from multimonx.model.regex import compile_regex
 from multimonx.promql.errors import EvalError
 from multimonx.promql.functions import expand
 from multimonx.promql.functions.labels import natural_less
@@ -38,9 +38,10 @@ SERIES = Labels.of(__name__="up", instance="host-12:9100", job="node")
     ],
 )
 def test_expand_like_go(template: str, expected: str) -> None:
-    match = re.fullmatch(r"(?P<name>[a-z]+)-(\d+)", "host-12")
+    regex = compile_regex(r"(?P<name>[a-z]+)-(\d+)")
+    match = regex.fullmatch("host-12")
     assert match is not None
-    assert expand(template, match) == expected
+    assert expand(template, regex, match) == expected
 
 
 def test_label_replace_sets_the_destination_where_the_anchored_regex_matches() -> None:

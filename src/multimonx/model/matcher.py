@@ -1,8 +1,9 @@
 """Label matchers (``=``, ``!=``, ``=~``, ``!~``) with Prometheus semantics.
 
 Regular expressions are fully anchored, as in Prometheus: ``job=~"node"`` matches only the value
-``node``, not ``node2``. A missing label has the value ``""``, so ``{foo=""}`` selects series
-without ``foo`` and ``{foo!=""}`` selects series that have it.
+``node``, not ``node2``; they have RE2 (Go) syntax and semantics (``model.regex``). A missing
+label has the value ``""``, so ``{foo=""}`` selects series without ``foo`` and ``{foo!=""}``
+selects series that have it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterable, Set
 from dataclasses import dataclass, field
 
 from multimonx.model.labels import Labels
+from multimonx.model.regex import Regex, RegexError, compile_regex
 
 
 class MatchType(enum.Enum):
@@ -31,7 +33,7 @@ class Matcher:
     name: str
     type: MatchType
     value: str
-    _regex: re.Pattern[str] | None = field(default=None, compare=False, repr=False)
+    _regex: Regex | None = field(default=None, compare=False, repr=False)
     literals: tuple[str, ...] | None = field(default=None, compare=False, repr=False)
     """For a regex that is an alternation of literal strings (``a|b|c``, what Grafana's
     multi-value variables send), the strings it matches; None otherwise."""
@@ -46,8 +48,8 @@ class Matcher:
         if match_type not in (MatchType.REGEX, MatchType.NOT_REGEX):
             return cls(name, match_type, value)
         try:
-            regex = re.compile(_python_regex(value))
-        except re.error as err:
+            regex = compile_regex(value)
+        except RegexError as err:
             raise ValueError(f"invalid regular expression {value!r}: {err}") from err
         literals = prefix = None
         if _LITERALS.fullmatch(value):
@@ -89,7 +91,6 @@ class Matcher:
         return f'{self.name}{self.type.value}"{escaped}"'
 
 
-_LEADING_FLAGS = re.compile(r"\(\?([ims]+)\)")
 _LITERAL_CHAR = r"(?:[\w\-:/@ ,;=]|\\[^\w\s])"
 _LITERAL = re.compile(f"{_LITERAL_CHAR}*")
 _LITERALS = re.compile(f"{_LITERAL_CHAR}*(?:\\|{_LITERAL_CHAR}*)*")
@@ -108,14 +109,3 @@ def _alternatives(value: str) -> list[str]:
         else:
             parts[-1].append(escaped or char)
     return ["".join(one) for one in parts]
-
-
-def _python_regex(value: str) -> str:
-    """A label matcher's RE2 pattern as a Python one: fully anchored by ``fullmatch``, ``.``
-    matching newlines as in Prometheus, and a leading flag group such as ``(?i)``, which Go
-    allows and Grafana users write, scoped over the rest (Python refuses global flags that
-    are not at the very start)."""
-    flags = _LEADING_FLAGS.match(value)
-    if flags is not None:
-        return f"(?s:(?{flags.group(1)}:{value[flags.end() :]}))"
-    return f"(?s:{value})"

@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from multimonx.model import METRIC_NAME_LABEL, Labels
+from multimonx.model.regex import Regex, RegexError, RegexMatch, compile_regex
 from multimonx.promql.errors import EvalError
 from multimonx.promql.values import Ints, StepValue, StepVector
 
@@ -62,7 +63,7 @@ def _check_label_name(name: str, function: str, role: str) -> None:
         raise EvalError(f"invalid {role} label name in {function}(): {name}")
 
 
-def expand(template: str, match: re.Match[str]) -> str:
+def expand(template: str, regex: Regex, match: RegexMatch) -> str:
     """Go's ``regexp.Expand``: ``$1``, ``${1}``, ``$name``, ``${name}``, ``$$``; a name is the
     longest run of letters, digits and ``_``; unknown groups expand to nothing; a malformed
     reference leaves the ``$`` as text."""
@@ -79,7 +80,7 @@ def expand(template: str, match: re.Match[str]) -> str:
         if name is None:
             out.append("$")
             continue
-        out.append(_group(match, name))
+        out.append(_group(regex, match, name))
         rest = after
     out.append(rest)
     return "".join(out)
@@ -100,14 +101,14 @@ def _reference(text: str) -> tuple[str | None, str]:
     return name, after
 
 
-def _group(match: re.Match[str], name: str) -> str:
+def _group(regex: Regex, match: RegexMatch, name: str) -> str:
     """The text of group ``name`` (a number without leading zeros, or a group name)."""
     if name.isascii() and name.isdigit() and (name == "0" or not name.startswith("0")):
         number = int(name)
-        if number <= match.re.groups:
+        if number <= regex.groups:
             return match.group(number) or ""
         return ""
-    if name in match.re.groupindex:
+    if name in regex.groupindex:
         return match.group(name) or ""
     return ""
 
@@ -118,14 +119,14 @@ def label_replace(args: Sequence[StepValue], eval_ts: Ints) -> StepValue:
     vector = _vector(args[0])
     dst, replacement, src, pattern = (_string(a) for a in args[1:5])
     try:
-        regex = re.compile(f"(?s:{pattern})")
-    except re.error as err:
+        regex = compile_regex(pattern)
+    except RegexError as err:
         raise EvalError(f"invalid regular expression in label_replace(): {pattern}") from err
     _check_label_name(dst, "label_replace", "destination")
     labels = []
     for label_set in vector.labels:
         match = regex.fullmatch(label_set.get(src, ""))
-        replaced = {dst: expand(replacement, match)} if match is not None else {}
+        replaced = {dst: expand(replacement, regex, match)} if match is not None else {}
         labels.append(label_set.with_labels(replaced) if replaced else label_set)
     return merge_same_labels(labels, vector)
 
