@@ -454,6 +454,7 @@ def test_runs_while_ingesting_and_flushing(
     virtual = [T0]
     errors: list[BaseException] = []
     done = threading.Event()
+    ran = threading.Event()
 
     def writer() -> None:
         try:
@@ -465,6 +466,9 @@ def test_runs_while_ingesting_and_flushing(
                 ingest(db, part)
                 virtual[0] = lo + step
                 db.flush(lo + step)
+                if (lo - T0) % HOUR == 0:  # let the job run between writes, however slow
+                    ran.clear()
+                    ran.wait(60)
         except BaseException as err:  # pragma: no cover - reported below
             errors.append(err)
         finally:
@@ -477,6 +481,7 @@ def test_runs_while_ingesting_and_flushing(
             while not done.is_set():
                 job.run_once(virtual[0])
                 runs[0] += 1
+                ran.set()
         except BaseException as err:  # pragma: no cover - reported below
             errors.append(err)
 
