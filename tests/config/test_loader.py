@@ -157,6 +157,8 @@ def test_server_storage_section(tmp_path: Path) -> None:
         ("storage: {retention: {raw: 30d}}", "coarser tiers keep longer"),
         ("storage: {retention: {hourly: 1y}}", "storage.retention.hourly: unknown key"),
         ("storage: {chunk_cache: -1}", "storage.chunk_cache: must not be negative"),
+        ("web: {cors_origin: '(a'}", "web.cors_origin: invalid regular expression: missing \\)"),
+        ("web: {cors_origin: '(?=a)'}", "web.cors_origin: invalid regular expression"),
     ],
 )
 def test_bad_storage_section(tmp_path: Path, yaml_text: str, message: str) -> None:

@@ -17,7 +17,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,8 @@ class Answer:
     status: int
     body: Any
     content_type: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Every header, by lower-case name."""
 
 
 @dataclass(frozen=True)
@@ -57,19 +59,30 @@ class Peer:
     name: str
     base: str
 
-    def request(self, path: str, params: Params | None = None, *, post: bool = False) -> Answer:
-        """GET (query string) or POST (form body) ``path``; any HTTP status is an answer."""
+    def request(
+        self,
+        path: str,
+        params: Params | None = None,
+        *,
+        post: bool = False,
+        headers: Mapping[str, str] | None = None,
+        method: str | None = None,
+    ) -> Answer:
+        """GET (query string) or POST (form body) ``path`` (or ``method`` with the query
+        string); any HTTP status is an answer."""
         encoded = urllib.parse.urlencode(params or {}, doseq=True)
         url = f"{self.base}{path}"
         if post:
             request = urllib.request.Request(
                 url,
                 data=encoded.encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                headers={"Content-Type": "application/x-www-form-urlencoded", **(headers or {})},
                 method="POST",
             )
         else:
-            request = urllib.request.Request(f"{url}?{encoded}" if encoded else url)
+            request = urllib.request.Request(
+                f"{url}?{encoded}" if encoded else url, headers=dict(headers or {}), method=method
+            )
         try:
             with _OPENER.open(request, timeout=120) as response:
                 return _answer(response.status, response.read(), response.headers)
@@ -83,7 +96,7 @@ def _answer(status: int, raw: bytes, headers: Any) -> Answer:
         body = json.loads(raw)
     except ValueError:
         body = None
-    return Answer(status, body, content_type)
+    return Answer(status, body, content_type, {k.lower(): v for k, v in headers.items()})
 
 
 @dataclass(frozen=True)

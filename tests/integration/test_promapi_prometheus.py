@@ -280,3 +280,26 @@ def test_promtool_prints_the_same_against_both(peers: Peers) -> None:
         assert ours == theirs, command
         assert ours.startswith("exit 0") or command[-1] == "up{"
     assert start
+
+
+def _cors(answer: Answer) -> dict[str, str]:
+    return {
+        k: v for k, v in answer.headers.items() if k.startswith("access-control") or k == "vary"
+    }
+
+
+def test_cross_origin_reads_are_allowed_like_prometheus(peers: Peers) -> None:
+    """Prometheus's default ``--web.cors.origin='.*'``: the same CORS headers on a read with
+    an Origin, none without, and a preflight ``OPTIONS`` answered 200."""
+    origin = {"Origin": "https://grafana.example.com"}
+    for path in ("/api/v1/labels", "/api/v1/query"):
+        ours = peers.ours.request(path, {"query": "up"}, headers=origin)
+        theirs = peers.prometheus.request(path, {"query": "up"}, headers=origin)
+        assert ours.status == theirs.status == 200
+        assert _cors(ours) == _cors(theirs) != {}
+        assert _cors(peers.ours.request(path, {"query": "up"})) == {}
+    for path in ("/api/v1/query_range", "/api/v1/series"):
+        ours = peers.ours.request(path, headers=origin, method="OPTIONS")
+        theirs = peers.prometheus.request(path, headers=origin, method="OPTIONS")
+        assert (ours.status, ours.body) == (theirs.status, theirs.body)
+        assert _cors(ours) == _cors(theirs)

@@ -681,3 +681,51 @@ def test_a_form_body_over_10_mib_is_bad_data(api: Api) -> None:
     assert orjson.loads(response.content)["error"] == (
         "error parsing form values: http: POST too large"
     )
+
+
+# -- cross-origin reads (Prometheus's --web.cors.origin) -------------------------------------
+
+CORS_ALLOWED = {
+    "access-control-allow-headers": "Accept, Authorization, Content-Type, Origin",
+    "access-control-allow-methods": "GET, POST, OPTIONS",
+    "access-control-expose-headers": "Date",
+    "vary": "Origin",
+}
+
+
+def _cors(response: httpx.Response) -> dict[str, str]:
+    return {
+        k: v for k, v in response.headers.items() if k.startswith("access-control") or k == "vary"
+    }
+
+
+def test_cors_headers_follow_prometheus() -> None:
+    app = Api(MemoryStorage()).app
+    origin = {"Origin": "https://grafana.example.com"}
+    answer = run(app, "GET", "/api/v1/labels", headers=origin)
+    assert answer.status_code == 200
+    assert _cors(answer) == {**CORS_ALLOWED, "access-control-allow-origin": "*"}
+    assert _cors(run(app, "GET", "/api/v1/labels")) == {}  # no Origin, no CORS headers
+    assert _cors(run(app, "GET", "/api/v1/metrics/catalog", headers=origin)) != {}
+    pre = run(app, "OPTIONS", "/api/v1/query_range", headers=origin)
+    assert (pre.status_code, pre.content) == (204, b"")
+    assert _cors(pre)["access-control-allow-origin"] == "*"
+    assert run(app, "OPTIONS", "/api/v1/anything").status_code == 204  # as Prometheus
+    assert _cors(run(app, "POST", COLLECT_PATH, headers=origin, content=b"{}")) == {}
+
+
+def test_cors_origin_regex_is_anchored() -> None:
+    app = create_app(
+        storage=MemoryStorage(),
+        keys=None,
+        fleet=FleetRegistry(),
+        ingest_config=IngestSection(require_api_key=False),
+        cors_origin=r"https://grafana\.example\.com",
+        clock=lambda: NOW,
+    )
+    allowed = run(app, "GET", "/api/v1/labels", headers={"Origin": "https://grafana.example.com"})
+    assert _cors(allowed)["access-control-allow-origin"] == "https://grafana.example.com"
+    other = run(
+        app, "GET", "/api/v1/labels", headers={"Origin": "https://grafana.example.com.evil"}
+    )
+    assert _cors(other) == CORS_ALLOWED  # the rest is set, the origin is not allowed

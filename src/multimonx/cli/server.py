@@ -144,6 +144,7 @@ class ServerRuntime:
             fleet=self.fleet,
             ingest_config=config.ingest,
             storage_metrics=self._storage.metrics,
+            cors_origin=config.web.cors_origin,
             engine=Engine(
                 self.storage,
                 lookback_ms=round(config.query.lookback_delta * 1000),

@@ -33,6 +33,7 @@ from multimonx.config.server import (
     QuerySection,
     RetentionSection,
     ServerConfig,
+    ServerWebSection,
     StorageSection,
 )
 
@@ -55,6 +56,7 @@ __all__ = [
     "QuerySection",
     "RetentionSection",
     "ServerConfig",
+    "ServerWebSection",
     "SimpleSection",
     "SmartSection",
     "SpoolSection",

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from multimonx.config.agent import DEFAULT_SERVER_PORT
 from multimonx.config.loader import ByteSize, Duration, parse_listen_address
+from multimonx.model.regex import RegexError, compile_regex
 
 DAY = 86400.0
 
@@ -88,6 +89,23 @@ class QuerySection:
 
 
 @dataclass(frozen=True, slots=True)
+class ServerWebSection:
+    """HTTP settings of the API.
+
+    ``cors_origin`` is Prometheus's ``--web.cors.origin``: a regex (RE2, fully anchored) of
+    the browser origins allowed to read the API cross-site; the default ``.*`` allows any.
+    """
+
+    cors_origin: str = ".*"
+
+    def __post_init__(self) -> None:
+        try:
+            compile_regex(self.cors_origin)
+        except RegexError as err:
+            raise ValueError(f"web.cors_origin: invalid regular expression: {err}") from None
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     """The whole server configuration."""
 
@@ -96,6 +114,7 @@ class ServerConfig:
     ingest: IngestSection = field(default_factory=IngestSection)
     storage: StorageSection = field(default_factory=StorageSection)
     query: QuerySection = field(default_factory=QuerySection)
+    web: ServerWebSection = field(default_factory=ServerWebSection)
 
     def __post_init__(self) -> None:
         try:

@@ -30,6 +30,7 @@ from multimonx import __version__
 from multimonx.config import IngestSection
 from multimonx.ingest import FleetRegistry, Ingester, IngestError
 from multimonx.model import COLLECT_PATH, TEXT_CONTENT_TYPE, MetricFamily, render_text
+from multimonx.model.regex import compile_regex
 from multimonx.promql.engine import Engine
 from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailable
 from multimonx.web.envelope import error_response, json_response
@@ -225,6 +226,60 @@ class _AccessLog:
             log.debug("%s %s %d", method, path, status)
 
 
+_CORS_HEADERS = (
+    (b"access-control-allow-headers", b"Accept, Authorization, Content-Type, Origin"),
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-expose-headers", b"Date"),
+    (b"vary", b"Origin"),
+)
+
+
+class _Cors:
+    """ASGI middleware: cross-origin reads of the API, as Prometheus allows them
+    (``httputil.SetCORS``, ``--web.cors.origin``). A request under ``/api/v1/`` that carries
+    an ``Origin`` gets the allowed headers and methods, and ``Access-Control-Allow-Origin``:
+    ``*`` when any origin is allowed (``.*``), else the origin itself if the fully anchored
+    regex matches it. ``OPTIONS`` (a browser's preflight) on any such path answers 204 No
+    Content, as Prometheus does. The agents' push endpoint is left out."""
+
+    def __init__(self, app: ASGIApp, origin: str) -> None:
+        self.app = app
+        self.any_origin = origin == ".*"
+        self.regex = compile_regex(origin)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = str(scope.get("path", ""))
+        if scope["type"] != "http" or not path.startswith("/api/v1/") or path == COLLECT_PATH:
+            await self.app(scope, receive, send)
+            return
+        origin = next((v for k, v in scope.get("headers", ()) if k == b"origin"), None)
+        extra = self._headers(origin)
+        if scope.get("method") == "OPTIONS":
+            await send({"type": "http.response.start", "status": 204, "headers": extra})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        if not extra:
+            await self.app(scope, receive, send)
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", ()), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
+
+    def _headers(self, origin: bytes | None) -> list[tuple[bytes, bytes]]:
+        if not origin:
+            return []
+        headers = list(_CORS_HEADERS)
+        if self.any_origin:
+            headers.append((b"access-control-allow-origin", b"*"))
+        elif self.regex.fullmatch(origin.decode("latin-1")) is not None:
+            headers.append((b"access-control-allow-origin", origin))
+        return headers
+
+
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     error_type = "not_found" if exc.status_code == 404 else "bad_data"
@@ -242,13 +297,15 @@ def create_app(
     metrics: ServerMetrics | None = None,
     storage_metrics: Callable[[], Sequence[MetricFamily]] = tuple,
     version: str = __version__,
+    cors_origin: str = ".*",
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The server's ASGI app over the given parts (built and owned by the caller).
 
     ``keys`` may be None only when ``ingest_config.require_api_key`` is false. ``ingester``
     defaults to one over ``storage`` and ``fleet``, ``engine`` to a PromQL engine over
-    ``storage`` with Prometheus's default limits; ``clock`` (Unix seconds) is a test seam.
+    ``storage`` with Prometheus's default limits; ``cors_origin`` is the regex of browser
+    origins allowed to read the API (``_Cors``); ``clock`` (Unix seconds) is a test seam.
     """
     if keys is None and ingest_config.require_api_key:
         raise ValueError("require_api_key is set but no key store was given")
@@ -278,5 +335,6 @@ def create_app(
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     paths = frozenset(r.path for r in routes if isinstance(r, Route))
+    app.add_middleware(_Cors, origin=cors_origin)
     app.add_middleware(_AccessLog, metrics=metrics, routes=paths)
     return app
