@@ -140,8 +140,10 @@ def test_server_storage_section(tmp_path: Path) -> None:
         "storage:\n  sync: interval\n  sync_interval: 200ms\n"
         "  retention: {raw: 2d, one_minute: 14d, five_minutes: 90d, max_bytes: 10GiB}\n"
         "  chunk_cache: 1GiB\n"
+        "query: {max_concurrency: 4}\n"
     )
     config = load_file(path, ServerConfig)
+    assert config.query.max_concurrency == 4
     assert config.storage.engine == "tsdb"
     assert config.storage.chunk_cache == 2**30
     assert config.storage.sync_interval == 0.2
@@ -157,6 +159,7 @@ def test_server_storage_section(tmp_path: Path) -> None:
         ("storage: {retention: {raw: 30d}}", "coarser tiers keep longer"),
         ("storage: {retention: {hourly: 1y}}", "storage.retention.hourly: unknown key"),
         ("storage: {chunk_cache: -1}", "storage.chunk_cache: must not be negative"),
+        ("query: {max_concurrency: 0}", "max_concurrency must be positive"),
         ("web: {cors_origin: '(a'}", "web.cors_origin: invalid regular expression: missing \\)"),
         ("web: {cors_origin: '(?=a)'}", "web.cors_origin: invalid regular expression"),
     ],

@@ -31,7 +31,7 @@ from multimonx.storage import (
 )
 from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.storage.tsdb.selfmetrics import tsdb_families
-from multimonx.web import create_app
+from multimonx.web import QueryWorkers, create_app
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,7 @@ class ServerRuntime:
         if config.storage.engine == "memory":
             self.fleet.seed(self.storage)  # cheap in memory; covers data from older versions
         self._host_saver = PeriodicTask(self._save_hosts, HOST_SAVE_INTERVAL_S)
+        self._query_workers = QueryWorkers(config.query.max_concurrency)
         self.app = create_app(
             storage=self.storage,
             keys=self.keys,
@@ -151,6 +152,7 @@ class ServerRuntime:
                 timeout_s=config.query.timeout,
                 max_samples=config.query.max_samples,
             ),
+            query_workers=self._query_workers,
         )
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(
@@ -201,6 +203,7 @@ class ServerRuntime:
         """Save the host list, close the metadata files, then the storage (after serving has
         stopped)."""
         self._host_saver.stop()
+        self._query_workers.close()
         self._hosts.close()
         self.keys.close()
         self._storage.close()

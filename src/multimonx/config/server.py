@@ -76,16 +76,20 @@ class QuerySection:
 
     ``lookback_delta`` is how far back an instant selector looks for a sample; ``timeout``
     bounds one query's evaluation; ``max_samples`` bounds the samples one query may load and
-    hold at once.
+    hold at once; ``max_concurrency`` is how many queries evaluate at once (the others wait
+    their turn).
     """
 
     lookback_delta: Duration = 300.0
     timeout: Duration = 120.0
     max_samples: int = 50_000_000
+    max_concurrency: int = 20
 
     def __post_init__(self) -> None:
-        if self.lookback_delta <= 0 or self.timeout <= 0 or self.max_samples <= 0:
-            raise ValueError("query: lookback_delta, timeout and max_samples must be positive")
+        if min(self.lookback_delta, self.timeout, self.max_samples, self.max_concurrency) <= 0:
+            raise ValueError(
+                "query: lookback_delta, timeout, max_samples and max_concurrency must be positive"
+            )
 
 
 @dataclass(frozen=True, slots=True)

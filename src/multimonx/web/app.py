@@ -37,6 +37,7 @@ from multimonx.web.envelope import error_response, json_response
 from multimonx.web.friendly import FriendlyApi, friendly_routes
 from multimonx.web.promapi import PrometheusApi, prometheus_routes
 from multimonx.web.selfmetrics import ServerMetrics
+from multimonx.web.workers import QueryWorkers
 
 log = logging.getLogger(__name__)
 
@@ -298,6 +299,7 @@ def create_app(
     storage_metrics: Callable[[], Sequence[MetricFamily]] = tuple,
     version: str = __version__,
     cors_origin: str = ".*",
+    query_workers: QueryWorkers | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The server's ASGI app over the given parts (built and owned by the caller).
@@ -305,13 +307,15 @@ def create_app(
     ``keys`` may be None only when ``ingest_config.require_api_key`` is false. ``ingester``
     defaults to one over ``storage`` and ``fleet``, ``engine`` to a PromQL engine over
     ``storage`` with Prometheus's default limits; ``cors_origin`` is the regex of browser
-    origins allowed to read the API (``_Cors``); ``clock`` (Unix seconds) is a test seam.
+    origins allowed to read the API (``_Cors``); ``query_workers`` are the threads queries run
+    in (default: Prometheus's 20); ``clock`` (Unix seconds) is a test seam.
     """
     if keys is None and ingest_config.require_api_key:
         raise ValueError("require_api_key is set but no key store was given")
     ingester = ingester or Ingester(storage, fleet, ingest_config, clock=clock)
     engine = engine or Engine(storage)
     metrics = metrics or ServerMetrics()
+    workers = query_workers or QueryWorkers()
     h = _Handlers(
         storage=storage,
         keys=keys,
@@ -328,10 +332,16 @@ def create_app(
         Route("/metrics", h.own_metrics, methods=["GET"]),
         *prometheus_routes(
             PrometheusApi(
-                engine, storage, version, clock(), clock=clock, metadata=ingester.metadata
+                engine,
+                storage,
+                version,
+                clock(),
+                clock=clock,
+                metadata=ingester.metadata,
+                workers=workers,
             )
         ),
-        *friendly_routes(FriendlyApi(engine, fleet, clock=clock, version=version)),
+        *friendly_routes(FriendlyApi(engine, fleet, clock=clock, version=version, workers=workers)),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     paths = frozenset(r.path for r in routes if isinstance(r, Route))

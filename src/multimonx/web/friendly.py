@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
@@ -50,6 +49,7 @@ from multimonx.storage import StorageUnavailable
 from multimonx.web.envelope import error_response, json_response, rfc3339
 from multimonx.web.history import HistoryWindow, WindowError, history_window
 from multimonx.web.openapi import openapi_document
+from multimonx.web.workers import QueryWorkers
 
 _DIGITS = re.compile(r"(\d+)")
 
@@ -68,6 +68,7 @@ class FriendlyApi:
     catalog: Catalog = field(default_factory=load_catalog)
     clock: Callable[[], float] = time.time
     version: str = ""
+    workers: QueryWorkers = field(default_factory=QueryWorkers)
 
 
 def friendly_routes(api: FriendlyApi) -> list[BaseRoute]:
@@ -98,7 +99,7 @@ class _Handlers:
         t_ms = _now_ms(self.api.clock)
         body: dict[str, Any] = {"status": "success"}
         try:
-            result = await run_in_threadpool(self.api.engine.instant, self.servers_expr, t_ms)
+            result = await self.api.workers.run(self.api.engine.instant, self.servers_expr, t_ms)
             latest = _by_host(result)
         except (EvalError, StorageUnavailable) as err:
             # the fleet list is still worth having: values unknown, and a warning says why
@@ -117,7 +118,7 @@ class _Handlers:
         t_ms = _now_ms(self.api.clock)
         expr = for_host(self.current_expr, host)
         try:
-            result = await run_in_threadpool(self.api.engine.instant, expr, t_ms)
+            result = await self.api.workers.run(self.api.engine.instant, expr, t_ms)
         except (EvalError, StorageUnavailable) as err:
             return _query_error(err)
         data = {
@@ -142,7 +143,7 @@ class _Handlers:
         if entry.kind is MetricKind.RATE:
             expr = widen_ranges(expr, window.step_ms)
         try:
-            result = await run_in_threadpool(
+            result = await self.api.workers.run(
                 self.api.engine.range, expr, window.start_ms, window.end_ms, window.step_ms
             )
         except (EvalError, StorageUnavailable) as err:

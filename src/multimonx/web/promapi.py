@@ -7,7 +7,8 @@ Routes (GET, and POST with an urlencoded body where Prometheus accepts it):
 ``/labels``, ``/label/<name>/values``, ``/metadata``, ``/status/buildinfo``,
 ``/status/runtimeinfo``, ``/status/config``, ``/status/flags``, ``/rules``, ``/alerts``.
 
-Queries and storage reads run in a worker thread, so the event loop never waits on them.
+Queries run on the query threads (``web.workers``), storage reads in a worker thread, so the
+event loop never waits on them.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from multimonx.web.promparams import (
     time_param,
     timeout_param,
 )
+from multimonx.web.workers import QueryWorkers
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +82,7 @@ class PrometheusApi:
     start_time: float
     clock: Callable[[], float] = time.time
     metadata: MetadataStore = field(default_factory=MetadataStore)
+    workers: QueryWorkers = field(default_factory=QueryWorkers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -389,13 +392,18 @@ def _respond(answer: _Answer) -> Response:
     return Response(success_body(answer.data_json, answer.warnings), media_type="application/json")
 
 
-def _serve(endpoint: Callable[[Params], _Answer]) -> Handler:
-    """A handler: read the parameters, run ``endpoint`` in a worker thread, answer."""
+Runner = Callable[[Callable[[Params], _Answer], Params], Awaitable[_Answer]]
+"""How a handler runs its endpoint off the event loop: ``await run(endpoint, params)``."""
+
+
+def _serve(endpoint: Callable[[Params], _Answer], run: Runner = run_in_threadpool) -> Handler:
+    """A handler: read the parameters, run ``endpoint`` off the event loop with ``run``
+    (a worker thread by default), answer."""
 
     async def handle(request: Request) -> Response:
         try:
             params = await read_params(request)
-            answer = await run_in_threadpool(endpoint, params)
+            answer = await run(endpoint, params)
         except ApiError as err:
             return error_response(err.error_type.status, err.error_type.value, err.message)
         except Exception:  # a bug: report it without a traceback to the client
@@ -414,9 +422,11 @@ def prometheus_routes(api: PrometheusApi) -> list[BaseRoute]:
         name = str(request.path_params["name"])
         return await _serve(functools.partial(e.label_values, name))(request)
 
+    routes: list[BaseRoute] = [
+        Route(PREFIX + path, _serve(endpoint, api.workers.run), methods=_GET_POST)
+        for path, endpoint in (("/query", e.query), ("/query_range", e.query_range))
+    ]
     table: Iterable[tuple[str, Callable[[Params], _Answer], list[str]]] = (
-        ("/query", e.query, _GET_POST),
-        ("/query_range", e.query_range, _GET_POST),
         ("/query_exemplars", e.query_exemplars, _GET_POST),
         ("/format_query", e.format_query, _GET_POST),
         ("/series", e.series, _GET_POST),
@@ -429,7 +439,7 @@ def prometheus_routes(api: PrometheusApi) -> list[BaseRoute]:
         ("/rules", e.rules, _GET),
         ("/alerts", e.alerts, _GET),
     )
-    routes: list[BaseRoute] = [
+    routes += [
         Route(PREFIX + path, _serve(endpoint), methods=methods) for path, endpoint, methods in table
     ]
     routes.append(Route(PREFIX + "/label/{name}/values", label_values, methods=_GET))
