@@ -210,6 +210,19 @@ def test_values_formatted_in_bulk_as_one_by_one(values: list[float]) -> None:
     assert [text.decode() for text in texts] == [format_value(v) for v in values]
 
 
+@pytest.mark.parametrize("whole_every", [1, 2, 31, 33, 1000, 0])
+def test_whole_numbers_lose_their_point_zero_however_many(whole_every: int) -> None:
+    # a whole number in every ``whole_every`` values: the one-by-one cut and the replace
+    rng = np.random.default_rng(whole_every)
+    values = rng.random(2000) * 100
+    if whole_every:
+        values[::whole_every] = np.round(values[::whole_every]) - 50
+    values[7] = -0.0
+    values[8] = 1e17
+    texts = format_values(values)
+    assert [text.decode() for text in texts] == [format_value(float(v)) for v in values]
+
+
 @settings(max_examples=500)
 @given(st.integers(min_value=-(10**15), max_value=10**15))
 def test_scalar_timestamps_read_back_exactly(t_ms: int) -> None:

@@ -39,7 +39,7 @@ from multimonx.promql.values import QueryResult
 from multimonx.storage import MAX_TIME_MS, MIN_TIME_MS, Querier, Storage, StorageUnavailable
 from multimonx.storage.tsdb import TSDB
 from multimonx.web.envelope import error_response, rfc3339
-from multimonx.web.promjson import result_json, success_body
+from multimonx.web.promjson import result_parts, success_body
 from multimonx.web.promparams import (
     ApiError,
     ErrorType,
@@ -87,9 +87,10 @@ class PrometheusApi:
 
 @dataclass(frozen=True, slots=True)
 class _Answer:
-    """A success: ``data`` already encoded as JSON text, and any warnings."""
+    """A success: ``data`` already encoded as JSON text (or pieces of it), and any
+    warnings."""
 
-    data_json: str | bytes
+    data_json: str | bytes | list[bytes]
     warnings: list[str] = field(default_factory=list)
 
 
@@ -365,7 +366,7 @@ def _query_answer(result: QueryResult, limit: int) -> _Answer:
     elif result.matrix is not None:
         series, warnings = _limited(result.matrix, limit)
         result = QueryResult("matrix", matrix=series)
-    return _Answer(result_json(result), warnings)
+    return _Answer(result_parts(result), warnings)
 
 
 def _union(

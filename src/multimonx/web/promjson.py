@@ -102,45 +102,69 @@ def _metric(labels: Labels) -> bytes:
     return text
 
 
-def _vector(samples: list[VectorSample]) -> bytes:
+def _vector(samples: list[VectorSample]) -> list[bytes]:
     values = format_values(np.fromiter((one.value for one in samples), np.float64, len(samples)))
     stamps: dict[int, bytes] = {}
-    parts = []
+    parts = [b"["]
     for one, value in zip(samples, values, strict=True):
         stamp = stamps.get(one.t_ms)
         if stamp is None:
             stamp = stamps[one.t_ms] = format_timestamp(one.t_ms).encode()
-        parts.append(b'{"metric":%b,"value":[%b,"%b"]}' % (_metric(one.labels), stamp, value))
-    return b"[" + b",".join(parts) + b"]"
+        parts.append(b'{"metric":%b,"value":[%b,"%b"]},' % (_metric(one.labels), stamp, value))
+    return _closed(parts)
+
+
+def _closed(parts: list[bytes]) -> list[bytes]:
+    """``parts`` (an opening ``[`` and items each ending in a comma) closed by ``]`` in place
+    of the last item's comma."""
+    if len(parts) > 1:
+        parts[-1] = parts[-1][:-1]
+    parts.append(b"]")
+    return parts
 
 
 def format_values(values: npt.NDArray[np.float64]) -> list[bytes]:
     """``format_value`` of every value, as ASCII bytes, fast for the common case: where
     orjson writes the shortest digits without an exponent, as Python's ``repr`` does
-    (``1e-4 <= |v| < 1e16``, or zero), it writes Go's digits with only a trailing ``.0`` to
-    drop, which one ``replace`` over the whole text does (shortest digits never end in ``0``
-    otherwise); the other values (rare in monitoring data) go through ``format_value``."""
+    (``1e-4 <= |v| < 1e16``, or zero), it writes Go's digits but for a trailing ``.0`` on
+    whole numbers, which is cut (one ``replace`` over the whole text when whole numbers are
+    many, since a search for ``.0,`` costs as much as a pass over every value's text); the
+    other values (rare in monitoring data) go through ``format_value``."""
     if not len(values):
         return []
     written = orjson.dumps(np.ascontiguousarray(values), option=orjson.OPT_SERIALIZE_NUMPY)
-    texts = (written[1:-1] + b",").replace(b".0,", b",").split(b",")
-    texts.pop()
     with np.errstate(invalid="ignore"):
         magnitude = np.abs(values)
         other = ~np.isfinite(values) | (magnitude >= 1e16) | ((magnitude < 1e-4) & (values != 0))
+        whole = np.flatnonzero((values == np.trunc(values)) & ~other)
+    if len(whole) * _WHOLE_ONE_BY_ONE > len(values):
+        texts = (written[1:-1] + b",").replace(b".0,", b",").split(b",")
+        texts.pop()
+    else:
+        texts = written[1:-1].split(b",")
+        for i in whole.tolist():
+            texts[i] = texts[i][:-2]
     for i in np.flatnonzero(other).tolist():
         texts[i] = format_value(float(values[i])).encode()
     return texts
 
 
+_WHOLE_ONE_BY_ONE = 32
+"""Whole numbers up to one value in this many have their ``.0`` cut one by one."""
+
+
 def _distinct_times(
-    times: npt.NDArray[np.int64], longest: MatrixSeries
+    times: npt.NDArray[np.int64], longest: MatrixSeries, *, all_as_long: bool
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], bool]:
     """The distinct values of ``times``, where each time is among them, and whether they are
     the times of ``longest``. A range query's series hold steps of one grid, so the longest
-    series usually holds them all: then a search finds them, else they are sorted out."""
+    series usually holds them all: then, if every series is as long (``all_as_long``), one
+    comparison shows they all hold the same times, else a search finds them; failing that,
+    they are sorted out."""
     grid = longest.timestamps
     if len(grid):
+        if all_as_long and bool((times.reshape(-1, len(grid)) == grid).all()):
+            return grid, np.tile(np.arange(len(grid)), len(times) // len(grid)), True
         which = np.searchsorted(grid, times).clip(max=len(grid) - 1)
         if bool((grid[which] == times).all()):
             return grid, which, True
@@ -148,57 +172,68 @@ def _distinct_times(
     return distinct, which, False
 
 
-def _matrix(matrix: list[MatrixSeries]) -> bytes:
-    """The series of a matrix, in bytes, with no Python call per point: every value
+def _matrix(matrix: list[MatrixSeries]) -> list[bytes]:
+    """The series of a matrix, in pieces, with no Python call per point: every value
     formatted by one ``format_values`` call and each distinct timestamp once; a series
     holding every step of the grid (the usual case) is written by one ``%`` into the grid's
     template, the others by one ``join`` of their timestamps and values interleaved."""
     if not matrix:
-        return b"[]"
+        return [b"[]"]
     times = np.concatenate([one.timestamps for one in matrix])
     longest = max(matrix, key=lambda one: len(one.timestamps))
-    distinct, which, on_grid = _distinct_times(times, longest)
+    all_as_long = len(times) == len(matrix) * len(longest.timestamps)
+    distinct, which, on_grid = _distinct_times(times, longest, all_as_long=all_as_long)
     # '"],[<t>,"': closes the point before, opens this one (the first one's close is cut)
     opening = [b'"],[' + format_timestamp(t_ms).encode() + b',"' for t_ms in distinct.tolist()]
-    whole_grid = b"[" + b"%b".join(opening)[3:] + b'%b"]]' if on_grid else None
+    whole_grid = b"[" + b"%b".join(opening)[3:] + b'%b"]]},' if on_grid else None
     texts = format_values(np.concatenate([one.values for one in matrix]))
-    parts = []
+    parts = [b"["]
     at = 0
     for one in matrix:
         end = at + len(one.timestamps)
+        parts.append(b'{"metric":%b,"values":' % _metric(one.labels))
         if end == at:
-            values_json = b"[]"
+            parts.append(b"[]},")
         elif whole_grid is not None and end - at == len(opening):
-            values_json = whole_grid % tuple(texts[at:end])
+            parts.append(whole_grid % tuple(texts[at:end]))
         else:
             pieces: list[bytes] = [b""] * (2 * (end - at))
             pieces[::2] = map(opening.__getitem__, which[at:end].tolist())
             pieces[1::2] = texts[at:end]
-            values_json = b"[" + b"".join(pieces)[3:] + b'"]]'
-        parts.append(b'{"metric":%b,"values":%b}' % (_metric(one.labels), values_json))
+            parts.append(b"[" + b"".join(pieces)[3:] + b'"]]},')
         at = end
-    return b"[" + b",".join(parts) + b"]"
+    return _closed(parts)
 
 
-def result_json(result: QueryResult) -> bytes:
-    """The ``data`` object of a query answer: ``{"resultType": ..., "result": ...}``."""
+def result_parts(result: QueryResult) -> list[bytes]:
+    """The ``data`` object of a query answer, ``{"resultType": ..., "result": ...}``, as
+    pieces to join: a large matrix is copied once, into the response body."""
     if result.result_type == "vector":
         body = _vector(result.vector or [])
     elif result.result_type == "matrix":
         body = _matrix(result.matrix or [])
     elif result.result_type == "scalar" and result.scalar is not None:
         t_ms, value = result.scalar
-        body = f'[{format_seconds(t_ms)},"{format_positional(value)}"]'.encode()
+        body = [f'[{format_seconds(t_ms)},"{format_positional(value)}"]'.encode()]
     elif result.result_type == "string" and result.string is not None:
         t_ms, text = result.string
-        body = b"[%b,%b]" % (format_seconds(t_ms).encode(), _json_string(text))
+        body = [b"[%b,%b]" % (format_seconds(t_ms).encode(), _json_string(text))]
     else:
         raise ValueError(f"unknown result type {result.result_type!r}")
-    return b'{"resultType":"%b","result":%b}' % (result.result_type.encode(), body)
+    return [b'{"resultType":"%b","result":' % result.result_type.encode(), *body, b"}"]
 
 
-def success_body(data_json: str | bytes, warnings: list[str] | None = None) -> bytes:
-    """The success envelope around already encoded ``data``, with ``warnings`` if any."""
-    data = data_json.encode() if isinstance(data_json, str) else data_json
+def result_json(result: QueryResult) -> bytes:
+    """``result_parts`` joined."""
+    return b"".join(result_parts(result))
+
+
+def success_body(data_json: str | bytes | list[bytes], warnings: list[str] | None = None) -> bytes:
+    """The success envelope around already encoded ``data`` (text, or pieces to join), with
+    ``warnings`` if any."""
+    if isinstance(data_json, str):
+        data = [data_json.encode()]
+    else:
+        data = [data_json] if isinstance(data_json, bytes) else data_json
     extra = b',"warnings":' + orjson.dumps(warnings) if warnings else b""
-    return b'{"status":"success","data":' + data + extra + b"}"
+    return b"".join([b'{"status":"success","data":', *data, extra, b"}"])
