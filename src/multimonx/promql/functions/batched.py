@@ -63,27 +63,34 @@ def _extrapolate(  # noqa: PLR0917 - the parameters of Prometheus's extrapolated
     ``end`` (any shapes that broadcast together): last minus first (plus counter-reset
     corrections), extrapolated towards the window edges by at most half the average sample
     interval beyond 1.1 intervals, and for counters never below zero."""
-    # In place where it can be: each pass over a fleet's windows costs milliseconds.
+    # In place where it can be: each pass over a fleet's windows costs milliseconds. The
+    # operations are Go's, in Go's order, but for commuted additions and multiplications.
     with np.errstate(all="ignore"):  # NaN and Inf samples propagate as in Go
-        first_v, last_v = batch.values[first_i], batch.values[last_i]
-        first_t, last_t = batch.timestamps[first_i], batch.timestamps[last_i]
-        result: Floats = last_v - first_v
+        first_v, result = batch.values[first_i], batch.values[last_i]
+        result -= first_v
         found = _reset_corrections(batch, first_i, last_i + 1) if is_counter else None
         if found is not None:  # only windows holding a reset are added to (-0 stays -0)
             reset, corrections = found
             np.add(result, corrections, out=result, where=reset)
-        to_start = (first_t - (end - range_ms)) / MS_PER_S
-        to_end = (end - last_t) / MS_PER_S
+        first_t, last_t = batch.timestamps[first_i], batch.timestamps[last_i]
         sampled = (last_t - first_t) / MS_PER_S
-        average = sampled / (last_i - first_i)
-        threshold = average * 1.1
-        half = average / 2
+        first_t -= end - range_ms
+        to_start = np.divide(first_t, MS_PER_S)
+        np.subtract(end, last_t, out=last_t)
+        to_end = np.divide(last_t, MS_PER_S)
+        half = sampled / (last_i - first_i)  # the average interval, halved below
+        threshold = half * 1.1
+        half *= 0.5
         np.copyto(to_start, half, where=to_start >= threshold)
-        if is_counter:
-            to_zero = sampled * (first_v / result)
-            np.copyto(to_start, to_zero, where=(to_zero < to_start) & (result > 0) & (first_v >= 0))
+        if is_counter:  # never extrapolated below zero
+            to_zero = first_v / result
+            to_zero *= sampled
+            counting = result > 0
+            counting &= first_v >= 0
+            np.minimum(to_start, to_zero, out=to_start, where=counting)
         np.copyto(to_end, half, where=to_end >= threshold)
-        factor = sampled + to_start
+        factor = to_start
+        factor += sampled
         factor += to_end
         factor /= sampled
         if is_rate:
