@@ -384,6 +384,21 @@ def test_error_message_has_prometheus_position_prefix() -> None:
     assert caught.value.pos == 9
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [  # what promtool 2.42 prints for these: the end of the input, not the parenthesis
+        ("sum(up", "1:7: parse error: unclosed left parenthesis"),
+        ("sum by (job) (up", "1:17: parse error: unclosed left parenthesis"),
+        ("(up", "1:4: parse error: unclosed left parenthesis"),
+        ("rate(up[5m]", "1:12: parse error: unclosed left parenthesis"),
+    ],
+)
+def test_an_unclosed_parenthesis_is_reported_where_the_input_ends(query: str, message: str) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse(query)
+    assert str(caught.value) == message
+
+
 def test_error_position_counts_lines_and_columns() -> None:
     with pytest.raises(ParseError) as caught:
         parse("sum(\n  up $)")

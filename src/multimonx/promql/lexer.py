@@ -152,7 +152,7 @@ class _Lexer:
         while self._skip_space_and_comments():
             self._next_token()
         if self.parens:
-            raise self._error("unclosed left parenthesis", self.parens[-1])
+            raise self._error("unclosed left parenthesis", self.pos)  # at the end, as Go
         if self.in_braces:
             raise self._error("unexpected end of input inside braces", self.pos)
         if self.in_brackets:
