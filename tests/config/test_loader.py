@@ -141,9 +141,12 @@ def test_server_storage_section(tmp_path: Path) -> None:
         "  retention: {raw: 2d, one_minute: 14d, five_minutes: 90d, max_bytes: 10GiB}\n"
         "  chunk_cache: 1GiB\n"
         "query: {max_concurrency: 4}\n"
+        "rules: {files: [a.yml, 'rules/*.yml'], evaluation_interval: 30s}\n"
     )
     config = load_file(path, ServerConfig)
     assert config.query.max_concurrency == 4
+    assert config.rules.files == ("a.yml", "rules/*.yml")
+    assert config.rules.evaluation_interval == 30.0
     assert config.storage.engine == "tsdb"
     assert config.storage.chunk_cache == 2**30
     assert config.storage.sync_interval == 0.2
@@ -160,6 +163,8 @@ def test_server_storage_section(tmp_path: Path) -> None:
         ("storage: {retention: {hourly: 1y}}", "storage.retention.hourly: unknown key"),
         ("storage: {chunk_cache: -1}", "storage.chunk_cache: must not be negative"),
         ("query: {max_concurrency: 0}", "max_concurrency must be positive"),
+        ("rules: {evaluation_interval: 0s}", "rules.evaluation_interval must be positive"),
+        ("rules: {files: a.yml}", "rules.files: expected a list"),
         ("web: {cors_origin: '(a'}", "web.cors_origin: invalid regular expression: missing \\)"),
         ("web: {cors_origin: '(?=a)'}", "web.cors_origin: invalid regular expression"),
     ],

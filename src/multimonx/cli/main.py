@@ -1,4 +1,5 @@
-"""The ``multimonx`` command line: ``agent``, ``server``, ``up`` and ``keys``."""
+"""The ``multimonx`` command line: ``agent``, ``server``, ``up``, ``keys``, ``backup``,
+``restore`` and ``check rules``."""
 
 from __future__ import annotations
 
@@ -136,6 +137,20 @@ def build_parser() -> argparse.ArgumentParser:
     revoke = keys_sub.add_parser("revoke", help="revoke a key; pushes with it are refused")
     revoke.add_argument("key_id", help="the key's id, as `keys list` shows it")
     _data_dir_arg(revoke)
+
+    check = sub.add_parser(
+        "check",
+        help="check rule files without starting anything",
+        description="Check files without starting anything, as promtool's check does.",
+    )
+    check_sub = check.add_subparsers(dest="check_command", required=True, metavar="WHAT")
+    rules = check_sub.add_parser(
+        "rules",
+        help="check Prometheus rule files",
+        description="Check Prometheus rule files: YAML structure, PromQL expressions, names "
+        "and templates. Prints each file's rule count or its errors; exits 1 if any failed.",
+    )
+    rules.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a rule file")
     return parser
 
 
@@ -264,6 +279,12 @@ def _cmd_restore(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_check(args: argparse.Namespace) -> int:
+    from multimonx.cli.rules import check_rule_files
+
+    return check_rule_files(args.files, sys.stdout)
+
+
 def _cmd_keys(args: argparse.Namespace) -> int:
     from multimonx.cli.keys import run_keys
 
@@ -281,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": _cmd_keys,
         "backup": _cmd_backup,
         "restore": _cmd_restore,
+        "check": _cmd_check,
     }
     try:
         return handlers[args.command](args)

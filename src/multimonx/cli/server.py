@@ -17,6 +17,7 @@ import uvicorn
 from multimonx import __version__
 from multimonx.cli.gctune import tune_gc, tune_malloc
 from multimonx.cli.keys import METADATA_FILE, open_keys
+from multimonx.cli.rules import load_rule_groups, rule_manager
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import FleetRegistry
 from multimonx.model import MetricFamily
@@ -129,6 +130,7 @@ class ServerRuntime:
     def __init__(self, config: ServerConfig, data_dir: Path) -> None:
         self.config = config
         self.data_dir = data_dir
+        rule_groups = load_rule_groups(config.rules)  # before anything is opened
         self._storage = StorageRuntime(config.storage, data_dir)
         self.storage = self._storage.storage
         self.keys = open_keys(data_dir)
@@ -139,6 +141,13 @@ class ServerRuntime:
             self.fleet.seed(self.storage)  # cheap in memory; covers data from older versions
         self._host_saver = PeriodicTask(self._save_hosts, HOST_SAVE_INTERVAL_S)
         self._query_workers = QueryWorkers(config.query.max_concurrency)
+        self.engine = Engine(
+            self.storage,
+            lookback_ms=round(config.query.lookback_delta * 1000),
+            timeout_s=config.query.timeout,
+            max_samples=config.query.max_samples,
+        )
+        self.rules = rule_manager(config.rules, rule_groups, self.engine, self.storage)
         self.app = create_app(
             storage=self.storage,
             keys=self.keys,
@@ -146,13 +155,9 @@ class ServerRuntime:
             ingest_config=config.ingest,
             storage_metrics=self._storage.metrics,
             cors_origin=config.web.cors_origin,
-            engine=Engine(
-                self.storage,
-                lookback_ms=round(config.query.lookback_delta * 1000),
-                timeout_s=config.query.timeout,
-                max_samples=config.query.max_samples,
-            ),
+            engine=self.engine,
             query_workers=self._query_workers,
+            rule_groups=self.rules.status,
         )
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(
@@ -183,6 +188,7 @@ class ServerRuntime:
         """Serve until SIGINT/SIGTERM; calls ``on_started(url)`` once listening."""
         self._storage.start()
         self._host_saver.start()
+        self.rules.start()
         serving = asyncio.create_task(self._uvicorn.serve())
         while not self._uvicorn.started:
             if serving.done():
@@ -200,8 +206,9 @@ class ServerRuntime:
         await serving
 
     def close(self) -> None:
-        """Save the host list, close the metadata files, then the storage (after serving has
-        stopped)."""
+        """Stop the rule groups, save the host list, close the metadata files, then the
+        storage (after serving has stopped)."""
+        self.rules.stop()  # no rule writes into a closing storage
         self._host_saver.stop()
         self._query_workers.close()
         self._hosts.close()

@@ -110,6 +110,25 @@ class ServerWebSection:
 
 
 @dataclass(frozen=True, slots=True)
+class RulesSection:
+    """Prometheus rule files the server evaluates (Prometheus's ``rule_files`` and
+    ``global.evaluation_interval``).
+
+    ``files`` are paths or glob patterns, relative ones resolved against the
+    server's working directory; ``evaluation_interval`` applies to groups without their
+    own ``interval``; ``external_url`` is what templates see as ``$externalURL``.
+    """
+
+    files: tuple[str, ...] = ()
+    evaluation_interval: Duration = 60.0
+    external_url: str = ""
+
+    def __post_init__(self) -> None:
+        if self.evaluation_interval <= 0:
+            raise ValueError("rules.evaluation_interval must be positive")
+
+
+@dataclass(frozen=True, slots=True)
 class ServerConfig:
     """The whole server configuration."""
 
@@ -119,6 +138,7 @@ class ServerConfig:
     storage: StorageSection = field(default_factory=StorageSection)
     query: QuerySection = field(default_factory=QuerySection)
     web: ServerWebSection = field(default_factory=ServerWebSection)
+    rules: RulesSection = field(default_factory=RulesSection)
 
     def __post_init__(self) -> None:
         try:

@@ -32,6 +32,7 @@ from multimonx.ingest import FleetRegistry, Ingester, IngestError
 from multimonx.model import COLLECT_PATH, TEXT_CONTENT_TYPE, MetricFamily, render_text
 from multimonx.model.regex import compile_regex
 from multimonx.promql.engine import Engine
+from multimonx.rules.group import GroupStatus
 from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailable
 from multimonx.web.envelope import error_response, json_response
 from multimonx.web.friendly import FriendlyApi, friendly_routes
@@ -300,6 +301,7 @@ def create_app(
     version: str = __version__,
     cors_origin: str = ".*",
     query_workers: QueryWorkers | None = None,
+    rule_groups: Callable[[], Sequence[GroupStatus]] = tuple,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The server's ASGI app over the given parts (built and owned by the caller).
@@ -308,7 +310,8 @@ def create_app(
     defaults to one over ``storage`` and ``fleet``, ``engine`` to a PromQL engine over
     ``storage`` with Prometheus's default limits; ``cors_origin`` is the regex of browser
     origins allowed to read the API (``_Cors``); ``query_workers`` are the threads queries run
-    in (default: Prometheus's 20); ``clock`` (Unix seconds) is a test seam.
+    in (default: Prometheus's 20); ``rule_groups`` gives the rule groups' state for
+    ``/api/v1/rules`` and ``/api/v1/alerts``; ``clock`` (Unix seconds) is a test seam.
     """
     if keys is None and ingest_config.require_api_key:
         raise ValueError("require_api_key is set but no key store was given")
@@ -339,6 +342,7 @@ def create_app(
                 clock=clock,
                 metadata=ingester.metadata,
                 workers=workers,
+                rule_groups=rule_groups,
             )
         ),
         *friendly_routes(FriendlyApi(engine, fleet, clock=clock, version=version, workers=workers)),

@@ -36,6 +36,7 @@ from multimonx.promql.errors import EvalError, QueryTimeout
 from multimonx.promql.parser import ParseError, QueryTypeError, check_query_type, parse
 from multimonx.promql.printer import format_duration, format_expr
 from multimonx.promql.values import QueryResult
+from multimonx.rules.group import GroupStatus
 from multimonx.storage import MAX_TIME_MS, MIN_TIME_MS, Querier, Storage, StorageUnavailable
 from multimonx.storage.tsdb import TSDB
 from multimonx.web.envelope import error_response, rfc3339
@@ -54,6 +55,7 @@ from multimonx.web.promparams import (
     time_param,
     timeout_param,
 )
+from multimonx.web.rulesapi import RULE_TYPES, alerts_data, rules_data
 from multimonx.web.workers import QueryWorkers
 
 log = logging.getLogger(__name__)
@@ -83,6 +85,7 @@ class PrometheusApi:
     clock: Callable[[], float] = time.time
     metadata: MetadataStore = field(default_factory=MetadataStore)
     workers: QueryWorkers = field(default_factory=QueryWorkers)
+    rule_groups: Callable[[], Sequence[GroupStatus]] = tuple
 
 
 @dataclass(frozen=True, slots=True)
@@ -316,10 +319,13 @@ class _Endpoints:
         return _Answer("{}")
 
     def rules(self, params: Params) -> _Answer:
-        return _Answer('{"groups":[]}')  # no recording or alerting rules yet
+        rule_type = params.get("type").lower()
+        if rule_type and rule_type not in RULE_TYPES:
+            raise bad_data(f"not supported value {_json(rule_type)}")
+        return _Answer(orjson.dumps(rules_data(self.api.rule_groups(), rule_type)))
 
     def alerts(self, params: Params) -> _Answer:
-        return _Answer('{"alerts":[]}')
+        return _Answer(orjson.dumps(alerts_data(self.api.rule_groups())))
 
 
 _BYTE_UNITS = (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))

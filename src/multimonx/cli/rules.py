@@ -1,0 +1,80 @@
+"""Rules in the composition root: ``multimonx check rules`` (rule files checked as
+``promtool check rules`` checks them, same output shape and exit status), and the rule files
+of the server's config loaded and wired to its engine and storage."""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from multimonx.cli.errors import UsageError
+from multimonx.config import RulesSection
+from multimonx.promql.engine import Engine
+from multimonx.rules import RuleFileError, RuleGroup, load_rule_file
+from multimonx.rules.alerting import OutputSample, RuleEvalError
+from multimonx.rules.manager import RuleManager
+from multimonx.rules.query import engine_query
+from multimonx.storage import Storage, StorageError
+
+
+def check_rule_files(paths: Sequence[Path], out: TextIO) -> int:
+    """Check each file, print ``SUCCESS: <n> rules found`` or ``FAILED:`` and its errors;
+    the exit status (0 all good, 1 any file failed)."""
+    status = 0
+    for path in paths:
+        print(f"Checking {path}", file=out)
+        try:
+            groups = load_rule_file(path)
+        except RuleFileError as err:
+            status = 1
+            print("  FAILED:", file=out)
+            for line in err.errors:
+                print(line, file=out)
+        else:
+            count = sum(len(group.rules) for group in groups)
+            print(f"  SUCCESS: {count} rules found", file=out)
+        print(file=out)
+    return status
+
+
+def load_rule_groups(section: RulesSection) -> list[RuleGroup]:
+    """The groups of every file ``section.files`` names (globs expanded, in sorted order);
+    raises UsageError listing every problem of every file."""
+    errors: list[str] = []
+    groups: list[RuleGroup] = []
+    for pattern in section.files:
+        matched = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
+        for name in matched:
+            try:
+                groups += load_rule_file(Path(name))
+            except RuleFileError as err:
+                errors += err.errors
+    if errors:
+        raise UsageError("rule files are not valid:\n" + "\n".join(errors))
+    return groups
+
+
+def rule_manager(
+    section: RulesSection, groups: Sequence[RuleGroup], engine: Engine, storage: Storage
+) -> RuleManager:
+    """A RuleManager evaluating ``groups`` on ``engine`` and storing into ``storage``."""
+
+    def append(samples: Sequence[OutputSample]) -> None:
+        app = storage.appender()
+        for sample in samples:
+            app.append(sample.labels, sample.t_ms, sample.value)
+        try:
+            app.commit()
+        except StorageError as err:
+            raise RuleEvalError(f"storing the rule's samples failed: {err}") from None
+
+    manager = RuleManager(
+        engine_query(engine),
+        append,
+        default_interval_ms=round(section.evaluation_interval * 1000),
+        external_url=section.external_url,
+    )
+    manager.update(groups)
+    return manager

@@ -1,0 +1,167 @@
+"""The server with rule files: rules evaluated on their interval, recorded series and
+``ALERTS`` queryable, ``/api/v1/rules`` and ``/api/v1/alerts`` answering; a bad rule file
+stops the server from starting, with every problem listed."""
+
+from __future__ import annotations
+
+import shutil
+import urllib.parse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.conftest import Proc, free_port, get_json, multimonx, wait_for
+
+pytestmark = pytest.mark.integration
+
+RULES = """
+groups:
+  - name: always
+    interval: 1s
+    rules:
+      - record: answer:value
+        expr: vector(42)
+        labels: {source: rule}
+      - alert: AlwaysFiring
+        expr: answer:value > 40
+        labels: {severity: warning}
+        annotations: {summary: "the answer is {{ $value }}"}
+"""
+
+
+def _config(tmp_path: Path, rules: str) -> tuple[Path, int]:
+    """A server config evaluating ``rules`` (found through a glob) every second."""
+    rules_dir = tmp_path / "rules"
+    rules_dir.mkdir()
+    (rules_dir / "node.yml").write_text(rules)
+    port = free_port()
+    config = tmp_path / "server.yml"
+    config.write_text(
+        f"listen_address: 127.0.0.1:{port}\n"
+        f"rules:\n  files: ['{rules_dir / '*.yml'}']\n  evaluation_interval: 1s\n"
+        "storage: {engine: memory}\n"
+    )
+    return config, port
+
+
+def _query(base: str, query: str) -> list[dict[str, Any]]:
+    answer = get_json(f"{base}/api/v1/query?{urllib.parse.urlencode({'query': query})}")
+    result: list[dict[str, Any]] = answer["data"]["result"]
+    return result
+
+
+def test_rules_run_in_the_server_and_their_output_is_queryable(
+    tmp_path: Path, procs: Callable[..., Proc]
+) -> None:
+    config, port = _config(tmp_path, RULES)
+    server = procs(
+        multimonx("server", "--config", str(config), "--data-dir", str(tmp_path / "data")),
+        "server",
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for("the recorded series", lambda: _query(base, "answer:value") or None)
+    (recorded,) = _query(base, "answer:value")
+    assert recorded["metric"] == {"__name__": "answer:value", "source": "rule"}
+    assert recorded["value"][1] == "42"
+    firing = wait_for(
+        "the alert to fire", lambda: _query(base, 'ALERTS{alertstate="firing"}') or None
+    )
+    assert firing[0]["metric"]["alertname"] == "AlwaysFiring"
+
+    (group,) = get_json(f"{base}/api/v1/rules")["data"]["groups"]
+    assert [(r["name"], r["health"]) for r in group["rules"]] == [
+        ("answer:value", "ok"),
+        ("AlwaysFiring", "ok"),
+    ]
+    (alert,) = get_json(f"{base}/api/v1/alerts")["data"]["alerts"]
+    assert alert["annotations"] == {"summary": "the answer is 42"}
+    assert alert["labels"] == {
+        "alertname": "AlwaysFiring",
+        "severity": "warning",
+        "source": "rule",
+    }
+    assert server.stop() == 0
+
+
+def test_a_bad_rule_file_stops_the_server_before_it_starts(
+    tmp_path: Path, procs: Callable[..., Proc]
+) -> None:
+    config, _ = _config(
+        tmp_path, RULES.replace("vector(42)", "vector(42") + "  - name: always\n    rules: []\n"
+    )
+    server = procs(
+        multimonx("server", "--config", str(config), "--data-dir", str(tmp_path / "data")),
+        "server",
+    )
+    assert server.wait() == 2
+    output = server.output()
+    assert "rule files are not valid" in output
+    assert "could not parse expression" in output
+    assert 'groupname: "always" is repeated in the same file' in output
+    assert "Traceback" not in output
+
+
+def _shape(rule: dict[str, Any]) -> dict[str, Any]:
+    """What must agree between two servers evaluating the same rule at different times."""
+    volatile = {"evaluationTime", "lastEvaluation", "alerts"}
+    out = {k: v for k, v in rule.items() if k not in volatile}
+    out["alerts"] = [
+        {k: v for k, v in alert.items() if k != "activeAt"} for alert in rule.get("alerts", [])
+    ]
+    return out
+
+
+def test_rules_and_alerts_answer_as_prometheus_does_for_the_same_file(
+    tmp_path: Path, procs: Callable[..., Proc]
+) -> None:
+    config, port = _config(tmp_path, RULES)
+    procs(
+        multimonx("server", "--config", str(config), "--data-dir", str(tmp_path / "data")),
+        "server",
+    )
+    prom_port = free_port()
+    (tmp_path / "prometheus.yml").write_text(
+        f"global: {{evaluation_interval: 1s}}\nrule_files: ['{tmp_path / 'rules' / '*.yml'}']\n"
+    )
+    procs(
+        [
+            shutil.which("prometheus") or "prometheus",
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
+            f"--web.listen-address=127.0.0.1:{prom_port}",
+        ],
+        "prometheus",
+    )
+    answers = {}
+    for name, base in (
+        ("ours", f"http://127.0.0.1:{port}"),
+        ("prometheus", f"http://127.0.0.1:{prom_port}"),
+    ):
+        wait_for(
+            f"{name}'s alert to fire",
+            lambda base=base: get_json(f"{base}/api/v1/alerts")["data"]["alerts"] or None,
+        )
+        answers[name] = (
+            get_json(f"{base}/api/v1/rules")["data"],
+            get_json(f"{base}/api/v1/alerts")["data"],
+        )
+    (ours_rules, ours_alerts), (their_rules, their_alerts) = answers["ours"], answers["prometheus"]
+    (ours_group,) = ours_rules["groups"]
+    (their_group,) = their_rules["groups"]
+    assert set(ours_group) == set(their_group)
+    assert (ours_group["name"], ours_group["interval"], ours_group["limit"]) == (
+        their_group["name"],
+        their_group["interval"],
+        their_group["limit"],
+    )
+    for ours_rule, their_rule in zip(ours_group["rules"], their_group["rules"], strict=True):
+        assert set(ours_rule) == set(their_rule), ours_rule["name"]
+        assert _shape(ours_rule) == _shape(their_rule)
+    (ours_alert,) = ours_alerts["alerts"]
+    (their_alert,) = their_alerts["alerts"]
+    assert set(ours_alert) == set(their_alert)
+    assert {k: v for k, v in ours_alert.items() if k != "activeAt"} == {
+        k: v for k, v in their_alert.items() if k != "activeAt"
+    }
