@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -139,6 +140,25 @@ def prometheus_on_blocks(tmp: Path, openmetrics: str, *flags: str) -> tuple[Proc
         tmp / "prometheus.log",
     )
     return proc, port
+
+
+def start_prometheus(
+    procs: Callable[..., Proc], tmp_path: Path, config: str, data: str = "prometheus-data"
+) -> int:
+    """A real Prometheus on 127.0.0.1 started with ``config`` (its YAML) and its data in
+    ``tmp_path / data``, stopped when the test ends; its port (the caller waits for it)."""
+    port = free_port()
+    (tmp_path / "prometheus.yml").write_text(config)
+    procs(
+        [
+            shutil.which("prometheus") or "prometheus",
+            f"--config.file={tmp_path / 'prometheus.yml'}",
+            f"--storage.tsdb.path={tmp_path / data}",
+            f"--web.listen-address=127.0.0.1:{port}",
+        ],
+        "prometheus",
+    )
+    return port
 
 
 def bench_module(name: str) -> ModuleType:

@@ -13,7 +13,6 @@ return data wherever Prometheus does over the same agent. The dashboard's templa
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,6 +26,7 @@ from tests.integration.conftest import (
     free_port,
     http_get,
     multimonx,
+    start_prometheus,
     wait_for,
 )
 from tests.integration.pushing import (
@@ -50,8 +50,9 @@ def _coverage() -> ModuleType:
 
 
 def _prometheus(procs: Callable[..., Proc], tmp_path: Path, agent_port: int) -> str:
-    port = free_port()
-    (tmp_path / "prometheus.yml").write_text(
+    port = start_prometheus(
+        procs,
+        tmp_path,
         f"""
 global: {{scrape_interval: 1s, scrape_timeout: 1s}}
 scrape_configs:
@@ -59,16 +60,8 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:{agent_port}"]
         labels: {{instance: {INSTANCE}}}
-"""
-    )
-    procs(
-        [
-            shutil.which("prometheus") or "prometheus",
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-            f"--web.listen-address=127.0.0.1:{port}",
-        ],
-        "prometheus",
+""",
+        data="tsdb",
     )
     base = f"http://127.0.0.1:{port}"
     wait_for("Prometheus ready", lambda: http_get(f"{base}/-/ready")[0] == 200)

@@ -11,7 +11,15 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Proc, free_port, get_json, http_get, multimonx, wait_for
+from tests.integration.conftest import (
+    Proc,
+    free_port,
+    get_json,
+    http_get,
+    multimonx,
+    start_prometheus,
+    wait_for,
+)
 from tests.integration.pushing import create_key, start_server, write_agent_config
 
 pytestmark = pytest.mark.integration
@@ -53,25 +61,16 @@ def test_prometheus_scrapes_the_agent(tmp_path: Path, procs: Callable[..., Proc]
 
 def _prometheus(procs: Callable[..., Proc], tmp_path: Path, agent_port: int) -> int:
     """A real Prometheus scraping the agent every second; its port."""
-    prom_port = free_port()
-    (tmp_path / "prometheus.yml").write_text(
+    return start_prometheus(
+        procs,
+        tmp_path,
         f"""
 global: {{scrape_interval: 1s, scrape_timeout: 1s}}
 scrape_configs:
   - job_name: node
     static_configs: [{{targets: ["127.0.0.1:{agent_port}"]}}]
-"""
+""",
     )
-    procs(
-        [
-            shutil.which("prometheus") or "prometheus",
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        "prometheus",
-    )
-    return prom_port
 
 
 def _text_name(name: str, entries: list[dict[str, str]], ours: dict[str, Any]) -> str:

@@ -4,7 +4,7 @@ stops the server from starting, with every problem listed."""
 
 from __future__ import annotations
 
-import shutil
+import functools
 import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +12,14 @@ from typing import Any
 
 import pytest
 
-from tests.integration.conftest import Proc, free_port, get_json, multimonx, wait_for
+from tests.integration.conftest import (
+    Proc,
+    free_port,
+    get_json,
+    multimonx,
+    start_prometheus,
+    wait_for,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -103,6 +110,11 @@ def test_a_bad_rule_file_stops_the_server_before_it_starts(
     assert "Traceback" not in output
 
 
+def _firing(base: str) -> list[dict[str, Any]] | None:
+    alerts: list[dict[str, Any]] = get_json(f"{base}/api/v1/alerts")["data"]["alerts"]
+    return alerts or None
+
+
 def _shape(rule: dict[str, Any]) -> dict[str, Any]:
     """What must agree between two servers evaluating the same rule at different times."""
     volatile = {"evaluationTime", "lastEvaluation", "alerts"}
@@ -121,28 +133,17 @@ def test_rules_and_alerts_answer_as_prometheus_does_for_the_same_file(
         multimonx("server", "--config", str(config), "--data-dir", str(tmp_path / "data")),
         "server",
     )
-    prom_port = free_port()
-    (tmp_path / "prometheus.yml").write_text(
-        f"global: {{evaluation_interval: 1s}}\nrule_files: ['{tmp_path / 'rules' / '*.yml'}']\n"
-    )
-    procs(
-        [
-            shutil.which("prometheus") or "prometheus",
-            f"--config.file={tmp_path / 'prometheus.yml'}",
-            f"--storage.tsdb.path={tmp_path / 'prometheus-data'}",
-            f"--web.listen-address=127.0.0.1:{prom_port}",
-        ],
-        "prometheus",
+    prom_port = start_prometheus(
+        procs,
+        tmp_path,
+        f"global: {{evaluation_interval: 1s}}\nrule_files: ['{tmp_path / 'rules' / '*.yml'}']\n",
     )
     answers = {}
     for name, base in (
         ("ours", f"http://127.0.0.1:{port}"),
         ("prometheus", f"http://127.0.0.1:{prom_port}"),
     ):
-        wait_for(
-            f"{name}'s alert to fire",
-            lambda base=base: get_json(f"{base}/api/v1/alerts")["data"]["alerts"] or None,
-        )
+        wait_for(f"{name}'s alert to fire", functools.partial(_firing, base))
         answers[name] = (
             get_json(f"{base}/api/v1/rules")["data"],
             get_json(f"{base}/api/v1/alerts")["data"],
