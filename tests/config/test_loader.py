@@ -141,12 +141,15 @@ def test_server_storage_section(tmp_path: Path) -> None:
         "  retention: {raw: 2d, one_minute: 14d, five_minutes: 90d, max_bytes: 10GiB}\n"
         "  chunk_cache: 1GiB\n"
         "query: {max_concurrency: 4}\n"
-        "rules: {files: [a.yml, 'rules/*.yml'], evaluation_interval: 30s}\n"
+        "rules: {files: [a.yml, 'rules/*.yml'], evaluation_interval: 30s, default_pack: false,"
+        " disabled: [HostCpuHigh]}\n"
     )
     config = load_file(path, ServerConfig)
     assert config.query.max_concurrency == 4
     assert config.rules.files == ("a.yml", "rules/*.yml")
     assert config.rules.evaluation_interval == 30.0
+    assert config.rules.default_pack is False
+    assert config.rules.disabled == ("HostCpuHigh",)
     assert config.storage.engine == "tsdb"
     assert config.storage.chunk_cache == 2**30
     assert config.storage.sync_interval == 0.2

@@ -139,7 +139,8 @@ def _write_ours(data_dir: Path, dataset: Dataset) -> None:
 def _ours(tmp: Path, dataset: Dataset) -> tuple[Proc, int]:
     data_dir = tmp / "data"
     _write_ours(data_dir, dataset)
-    (tmp / "server.yml").write_text("query:\n  lookback_delta: 5m\n")
+    # no default rule pack: the Prometheus beside it runs no rules (/api/v1/rules is compared)
+    (tmp / "server.yml").write_text("query:\n  lookback_delta: 5m\nrules:\n  default_pack: false\n")
     port = free_port()
     proc = Proc(
         multimonx(

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from multimonx.cli.main import main
+from tests.integration.conftest import multimonx as multimonx_command_of
 
 pytestmark = pytest.mark.integration
 
@@ -140,3 +141,59 @@ def test_files_promtool_refuses_are_refused(promtool: str, tmp_path: Path, name:
     assert their_status == 1, their_out
     assert our_status == 1, our_out
     assert our_out.startswith(f"Checking {path}\n  FAILED:\n{path}: ")
+
+
+PACK_TESTS = Path(__file__).resolve().parents[1] / "rules" / "default_rules_test.yml"
+PACK = Path(__file__).resolve().parents[2] / "src" / "multimonx" / "rules" / "default_rules.yml"
+
+
+def multimonx_command() -> list[str]:
+    return multimonx_command_of()
+
+
+def _test_rules(command: list[str], path: Path) -> tuple[int, str]:
+    done = subprocess.run(
+        [*command, "test", "rules", path.name],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=path.parent,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_the_default_pack_passes_promtool_check_rules(promtool: str) -> None:
+    status, out = _theirs(promtool, PACK)
+    assert status == 0, out
+    assert "SUCCESS: 9 rules found" in out
+
+
+@pytest.mark.parametrize(
+    ("change", "fails"),
+    [
+        (None, False),
+        (("summary: CPU usage on h1 is 90.0%", "summary: CPU usage on h1 is 91.0%"), True),
+        (("      - eval_time: 16m\n", "      - eval_time: 14m\n"), True),
+        (("exp_labels: {severity: warning, instance: h1}", "exp_labels: {instance: h1}"), True),
+    ],
+)
+def test_rule_unit_tests_pass_and_fail_as_with_promtool(
+    promtool: str, tmp_path: Path, change: tuple[str, str] | None, fails: bool
+) -> None:
+    """The default pack's unit tests, as written and with one expectation made wrong, give
+    the same verdict from ``promtool test rules`` and ``multimonx test rules``."""
+    text = PACK_TESTS.read_text().replace("../../src/multimonx/rules/default_rules.yml", str(PACK))
+    if change is not None:
+        assert change[0] in text
+        text = text.replace(change[0], change[1], 1)
+    path = tmp_path / "tests.yml"
+    path.write_text(text)
+    their_status, their_out = _test_rules([promtool], path)
+    our_status, our_out = _test_rules(multimonx_command(), path)
+    assert their_status == int(fails), their_out
+    assert our_status == int(fails), our_out
+    if fails:  # the same failures, reported the same way
+        assert our_out.replace(" \n", "\n").split("FAILED:")[1].split() == (
+            their_out.replace(" \n", "\n").split("FAILED:")[1].split()
+        )

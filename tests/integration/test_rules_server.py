@@ -48,6 +48,7 @@ def _config(tmp_path: Path, rules: str) -> tuple[Path, int]:
     config.write_text(
         f"listen_address: 127.0.0.1:{port}\n"
         f"rules:\n  files: ['{rules_dir / '*.yml'}']\n  evaluation_interval: 1s\n"
+        "  default_pack: false\n"
         "storage: {engine: memory}\n"
     )
     return config, port
@@ -166,3 +167,33 @@ def test_rules_and_alerts_answer_as_prometheus_does_for_the_same_file(
     assert {k: v for k, v in ours_alert.items() if k != "activeAt"} == {
         k: v for k, v in their_alert.items() if k != "activeAt"
     }
+
+
+def test_the_default_pack_runs_unless_turned_off_rule_by_rule(
+    tmp_path: Path, procs: Callable[..., Proc]
+) -> None:
+    port = free_port()
+    config = tmp_path / "server.yml"
+    config.write_text(
+        f"listen_address: 127.0.0.1:{port}\nstorage: {{engine: memory}}\n"
+        "rules:\n  disabled: [HostPacketLoss, HostIowaitHigh]\n"
+    )
+    procs(multimonx("server", "--config", str(config), "--data-dir", str(tmp_path / "d")), "s")
+    base = f"http://127.0.0.1:{port}"
+    groups = wait_for("the rules API", lambda: get_json(f"{base}/api/v1/rules")["data"]["groups"])
+    (group,) = groups
+    assert (group["name"], group["file"]) == ("multimonx-default", "<builtin>/default_rules.yml")
+    names = [rule["name"] for rule in group["rules"]]
+    assert len(names) == 7
+    assert "HostPacketLoss" not in names
+    assert "HostIowaitHigh" not in names
+
+    config.write_text(
+        f"listen_address: 127.0.0.1:{port}\nstorage: {{engine: memory}}\n"
+        "rules:\n  disabled: [HostCPUHigh]\n"
+    )
+    typo = procs(
+        multimonx("server", "--config", str(config), "--data-dir", str(tmp_path / "d")), "typo"
+    )
+    assert typo.wait() == 2
+    assert "rules.disabled: no rule is named HostCPUHigh" in typo.output()

@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from multimonx.model import STALE_NAN, Labels
+from multimonx.model import Labels
 from multimonx.promql.values import QueryResult
+from multimonx.rules.series import expand_values, is_number, parse_number
 
 # --- script model -------------------------------------------------------------------------
 
@@ -138,48 +139,6 @@ def parse_duration(text: str) -> int:
         for part, unit in zip(match.groups(), _DURATION_UNITS_MS, strict=True)
         if part
     )
-
-
-_NUMBER = r"[+-]?(?:inf|nan|0x[0-9a-f]+|(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)"
-_NUMBER_RE = re.compile(_NUMBER, re.IGNORECASE)
-_ITEM_RE = re.compile(
-    rf"(?P<base>{_NUMBER})(?:(?P<step>[+-](?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?)?x(?P<n>\d+))?",
-    re.IGNORECASE,
-)
-_BLANKS_RE = re.compile(r"_(?:x(\d+))?")
-
-
-def parse_number(text: str) -> float:
-    """A PromQL number literal (decimal, hex, Inf, NaN, with an optional sign)."""
-    if _NUMBER_RE.fullmatch(text) is None:
-        raise ValueError(f"bad number {text!r}")
-    body = text.lstrip("+-")
-    value = float(int(body, 16)) if body.lower().startswith("0x") else float(body)
-    return -value if text.startswith("-") else value
-
-
-def expand_values(tokens: Sequence[str]) -> tuple[float | None, ...]:
-    """Expand series notation tokens (``1+2x3 _x2 stale 5x1``) into values."""
-    out: list[float | None] = []
-    for token in tokens:
-        out.extend(_expand_token(token))
-    return tuple(out)
-
-
-def _expand_token(token: str) -> list[float | None]:
-    if token == "stale":
-        return [STALE_NAN]
-    blanks = _BLANKS_RE.fullmatch(token)
-    if blanks is not None:
-        return [None] * int(blanks.group(1) or 1)
-    item = _ITEM_RE.fullmatch(token)
-    if item is None:
-        raise ValueError(f"bad series value {token!r}")
-    base = parse_number(item.group("base"))
-    if item.group("n") is None:
-        return [base]
-    step = float(item.group("step") or 0)
-    return [base + i * step for i in range(int(item.group("n")) + 1)]
 
 
 _NAME_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -383,7 +342,7 @@ def _apply_line(line: str, body: _Body, *, is_range: bool) -> None:
         raise ValueError(f"unsupported expect line {line!r}")
     elif line.startswith('"'):
         body.string = _unquote(line)
-    elif _NUMBER_RE.fullmatch(line) is not None and not is_range:
+    elif is_number(line) and not is_range:
         body.scalar = parse_number(line)
     else:
         body.series.append(parse_series_line(line))

@@ -20,13 +20,13 @@ from multimonx.promql.signatures import (
     SET_OPS,
 )
 from multimonx.promql.values import MatrixSeries, QueryResult, VectorSample
+from multimonx.rules.series import expand_values
 from tests.promql.backends import EngineMissingError, OursBackend, PrometheusBackend
 from tests.promql.scripting import (
     Clear,
     Eval,
     Load,
     ScriptError,
-    expand_values,
     load_script,
     parse_duration,
     parse_script,
@@ -94,7 +94,8 @@ def test_there_are_scripts() -> None:
         (["3x2"], [3.0, 3.0, 3.0]),
         (["_", "1", "_x2", "2"], [None, 1.0, None, None, 2.0]),
         (["1.5e1+0.5x1"], [15.0, 15.5]),
-        (["Inf", "-Inf", "0x10"], [math.inf, -math.inf, 16.0]),
+        (["Inf", "-Inf"], [math.inf, -math.inf]),
+        (["0x10"], [0.0] * 11),  # no hexadecimal in series values: 0, 11 times (Prometheus)
         (["10-2.5x2"], [10.0, 7.5, 5.0]),
     ],
 )

@@ -1,5 +1,5 @@
 """The ``multimonx`` command line: ``agent``, ``server``, ``up``, ``keys``, ``backup``,
-``restore`` and ``check rules``."""
+``restore``, ``check rules`` and ``test rules``."""
 
 from __future__ import annotations
 
@@ -151,6 +151,20 @@ def build_parser() -> argparse.ArgumentParser:
         "and templates. Prints each file's rule count or its errors; exits 1 if any failed.",
     )
     rules.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a rule file")
+
+    test = sub.add_parser(
+        "test",
+        help="run rule unit tests",
+        description="Run unit tests, as promtool's test does.",
+    )
+    test_sub = test.add_subparsers(dest="test_command", required=True, metavar="WHAT")
+    test_rules = test_sub.add_parser(
+        "rules",
+        help="run rule unit tests in promtool's format",
+        description="Run rule unit test files in promtool's format (rule_files, input_series, "
+        "alert_rule_test, promql_expr_test). Prints each file's result; exits 1 if any failed.",
+    )
+    test_rules.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a test file")
     return parser
 
 
@@ -285,6 +299,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return check_rule_files(args.files, sys.stdout)
 
 
+def _cmd_test(args: argparse.Namespace) -> int:
+    from multimonx.cli.rules import test_rule_files
+
+    return test_rule_files(args.files, sys.stdout)
+
+
 def _cmd_keys(args: argparse.Namespace) -> int:
     from multimonx.cli.keys import run_keys
 
@@ -303,6 +323,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "backup": _cmd_backup,
         "restore": _cmd_restore,
         "check": _cmd_check,
+        "test": _cmd_test,
     }
     try:
         return handlers[args.command](args)

@@ -1,10 +1,12 @@
-"""Rules in the composition root: ``multimonx check rules`` (rule files checked as
-``promtool check rules`` checks them, same output shape and exit status), and the rule files
-of the server's config loaded and wired to its engine and storage."""
+"""Rules in the composition root: ``multimonx check rules`` and ``multimonx test rules``
+(as ``promtool check rules`` and ``promtool test rules``, same output shape and exit
+status), and the rule files of the server's config loaded and wired to its engine and
+storage."""
 
 from __future__ import annotations
 
 import glob
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
@@ -14,8 +16,10 @@ from multimonx.config import RulesSection
 from multimonx.promql.engine import Engine
 from multimonx.rules import RuleFileError, RuleGroup, load_rule_file
 from multimonx.rules.alerting import OutputSample, RuleEvalError
+from multimonx.rules.defaults import default_pack, without
 from multimonx.rules.manager import RuleManager
 from multimonx.rules.query import engine_query
+from multimonx.rules.ruletest import RuleTestError, run_test_file
 from multimonx.storage import Storage, StorageError
 
 
@@ -39,11 +43,33 @@ def check_rule_files(paths: Sequence[Path], out: TextIO) -> int:
     return status
 
 
+def test_rule_files(paths: Sequence[Path], out: TextIO) -> int:
+    """Run each rule unit test file as ``promtool test rules`` does, print ``SUCCESS`` or
+    ``FAILED:`` and the failures; the exit status (0 all passed, 1 otherwise)."""
+    status = 0
+    for path in paths:
+        print(f"Unit Testing:  {path}", file=out)
+        try:
+            failures = run_test_file(path)
+        except RuleTestError as err:
+            failures = [str(err)]
+        if failures:
+            status = 1
+            print("  FAILED:", file=out)
+            for failure in failures:
+                print(textwrap.indent(failure, "    "), file=out)
+        else:
+            print("  SUCCESS", file=out)
+        print(file=out)
+    return status
+
+
 def load_rule_groups(section: RulesSection) -> list[RuleGroup]:
-    """The groups of every file ``section.files`` names (globs expanded, in sorted order);
-    raises UsageError listing every problem of every file."""
+    """The default pack's groups (unless turned off), then those of every file
+    ``section.files`` names (globs expanded, in sorted order), without the rules
+    ``section.disabled`` names; raises UsageError listing every problem of every file."""
     errors: list[str] = []
-    groups: list[RuleGroup] = []
+    groups: list[RuleGroup] = default_pack() if section.default_pack else []
     for pattern in section.files:
         matched = sorted(glob.glob(pattern)) if glob.has_magic(pattern) else [pattern]
         for name in matched:
@@ -53,7 +79,10 @@ def load_rule_groups(section: RulesSection) -> list[RuleGroup]:
                 errors += err.errors
     if errors:
         raise UsageError("rule files are not valid:\n" + "\n".join(errors))
-    return groups
+    try:
+        return without(groups, section.disabled)
+    except ValueError as err:
+        raise UsageError(f"rules.disabled: {err}") from None
 
 
 def rule_manager(

@@ -115,11 +115,15 @@ class RulesSection:
     ``global.evaluation_interval``).
 
     ``files`` are paths or glob patterns, relative ones resolved against the
-    server's working directory; ``evaluation_interval`` applies to groups without their
-    own ``interval``; ``external_url`` is what templates see as ``$externalURL``.
+    server's working directory; ``default_pack`` adds the rules shipped with the server
+    (``rules/default_rules.yml``); ``disabled`` names rules (of the pack or the files) not to
+    evaluate; ``evaluation_interval`` applies to groups without their own ``interval``;
+    ``external_url`` is what templates see as ``$externalURL``.
     """
 
     files: tuple[str, ...] = ()
+    default_pack: bool = True
+    disabled: tuple[str, ...] = ()
     evaluation_interval: Duration = 60.0
     external_url: str = ""
 
