@@ -138,34 +138,37 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id", help="the key's id, as `keys list` shows it")
     _data_dir_arg(revoke)
 
-    check = sub.add_parser(
+    _promtool_style(
+        sub,
         "check",
-        help="check rule files without starting anything",
-        description="Check files without starting anything, as promtool's check does.",
+        "check rule files without starting anything",
+        "Check Prometheus rule files: YAML structure, PromQL expressions, names and "
+        "templates. Prints each file's rule count or its errors; exits 1 if any failed.",
+        "a rule file",
     )
-    check_sub = check.add_subparsers(dest="check_command", required=True, metavar="WHAT")
-    rules = check_sub.add_parser(
-        "rules",
-        help="check Prometheus rule files",
-        description="Check Prometheus rule files: YAML structure, PromQL expressions, names "
-        "and templates. Prints each file's rule count or its errors; exits 1 if any failed.",
-    )
-    rules.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a rule file")
-
-    test = sub.add_parser(
+    _promtool_style(
+        sub,
         "test",
-        help="run rule unit tests",
-        description="Run unit tests, as promtool's test does.",
-    )
-    test_sub = test.add_subparsers(dest="test_command", required=True, metavar="WHAT")
-    test_rules = test_sub.add_parser(
-        "rules",
-        help="run rule unit tests in promtool's format",
-        description="Run rule unit test files in promtool's format (rule_files, input_series, "
+        "run rule unit tests in promtool's format",
+        "Run rule unit test files in promtool's format (rule_files, input_series, "
         "alert_rule_test, promql_expr_test). Prints each file's result; exits 1 if any failed.",
+        "a test file",
     )
-    test_rules.add_argument("files", nargs="+", type=Path, metavar="FILE", help="a test file")
     return parser
+
+
+def _promtool_style(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    verb: str,
+    summary: str,
+    description: str,
+    file_help: str,
+) -> None:
+    """``multimonx <verb> rules FILE...``, as ``promtool <verb> rules`` (the one noun so far)."""
+    command = sub.add_parser(verb, help=summary, description=f"{summary}, as promtool does.")
+    nouns = command.add_subparsers(dest=f"{verb}_command", required=True, metavar="WHAT")
+    rules = nouns.add_parser("rules", help=summary, description=description)
+    rules.add_argument("files", nargs="+", type=Path, metavar="FILE", help=file_help)
 
 
 def _setup_logging(level: str) -> None:

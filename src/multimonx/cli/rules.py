@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import glob
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -26,40 +26,51 @@ from multimonx.storage import Storage, StorageError
 def check_rule_files(paths: Sequence[Path], out: TextIO) -> int:
     """Check each file, print ``SUCCESS: <n> rules found`` or ``FAILED:`` and its errors;
     the exit status (0 all good, 1 any file failed)."""
-    status = 0
-    for path in paths:
-        print(f"Checking {path}", file=out)
+
+    def check(path: Path) -> tuple[str, list[str]]:
         try:
             groups = load_rule_file(path)
         except RuleFileError as err:
-            status = 1
-            print("  FAILED:", file=out)
-            for line in err.errors:
-                print(line, file=out)
-        else:
-            count = sum(len(group.rules) for group in groups)
-            print(f"  SUCCESS: {count} rules found", file=out)
-        print(file=out)
-    return status
+            return "", err.errors
+        return f"SUCCESS: {sum(len(g.rules) for g in groups)} rules found", []
+
+    return _each_file("Checking ", paths, check, out, indent="")
 
 
 def test_rule_files(paths: Sequence[Path], out: TextIO) -> int:
     """Run each rule unit test file as ``promtool test rules`` does, print ``SUCCESS`` or
     ``FAILED:`` and the failures; the exit status (0 all passed, 1 otherwise)."""
+
+    def test(path: Path) -> tuple[str, list[str]]:
+        try:
+            return "SUCCESS", run_test_file(path)
+        except RuleTestError as err:
+            return "", [str(err)]
+
+    return _each_file("Unit Testing:  ", paths, test, out, indent="    ")
+
+
+def _each_file(
+    header: str,
+    paths: Sequence[Path],
+    run: Callable[[Path], tuple[str, list[str]]],
+    out: TextIO,
+    *,
+    indent: str,
+) -> int:
+    """promtool's report: a header per file, then its success line or ``FAILED:`` and the
+    problems; 1 if any file had problems."""
     status = 0
     for path in paths:
-        print(f"Unit Testing:  {path}", file=out)
-        try:
-            failures = run_test_file(path)
-        except RuleTestError as err:
-            failures = [str(err)]
-        if failures:
+        print(f"{header}{path}", file=out)
+        success, problems = run(path)
+        if problems:
             status = 1
             print("  FAILED:", file=out)
-            for failure in failures:
-                print(textwrap.indent(failure, "    "), file=out)
+            for problem in problems:
+                print(textwrap.indent(problem, indent), file=out)
         else:
-            print("  SUCCESS", file=out)
+            print(f"  {success}", file=out)
         print(file=out)
     return status
 
