@@ -20,6 +20,7 @@ from tests.integration.conftest import (
     start_prometheus,
     wait_for,
 )
+from tests.integration.pushing import INSTANCE, create_key, start_server, write_agent_config
 
 pytestmark = pytest.mark.integration
 
@@ -184,7 +185,7 @@ def test_the_default_pack_runs_unless_turned_off_rule_by_rule(
     (group,) = groups
     assert (group["name"], group["file"]) == ("multimonx-default", "<builtin>/default_rules.yml")
     names = [rule["name"] for rule in group["rules"]]
-    assert len(names) == 7
+    assert len(names) == 8
     assert "HostPacketLoss" not in names
     assert "HostIowaitHigh" not in names
 
@@ -197,3 +198,27 @@ def test_the_default_pack_runs_unless_turned_off_rule_by_rule(
     )
     assert typo.wait() == 2
     assert "rules.disabled: no rule is named HostCPUHigh" in typo.output()
+
+
+def _up_values(base: str) -> dict[str, str]:
+    return {r["metric"]["instance"]: r["value"][1] for r in _query(base, "up")}
+
+
+def test_a_real_agent_is_up_while_it_pushes_and_down_once_it_stops(
+    tmp_path: Path, procs: Callable[..., Proc]
+) -> None:
+    port = free_port()
+    data = tmp_path / "server"
+    token = create_key(data, "up-agent")
+    start_server(procs, data, port, "server")
+    config = tmp_path / "agent.yml"
+    write_agent_config(config, port, token)  # pushes every second: down after 3 s of silence
+    agent = procs(
+        multimonx("agent", "--config", str(config), "--data-dir", str(tmp_path / "agent")), "agent"
+    )
+    base = f"http://127.0.0.1:{port}"
+    wait_for("up = 1", lambda: _up_values(base).get(INSTANCE) == "1")
+    (series,) = [r["metric"] for r in _query(base, "up")]
+    assert series == {"__name__": "up", "instance": INSTANCE, "job": "node"}
+    assert agent.stop() == 0
+    wait_for("up = 0", lambda: _up_values(base).get(INSTANCE) == "0")

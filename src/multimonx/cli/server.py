@@ -8,6 +8,7 @@ import contextlib
 import logging
 import signal
 import threading
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from multimonx.cli.gctune import tune_gc, tune_malloc
 from multimonx.cli.keys import METADATA_FILE, open_keys
 from multimonx.cli.rules import load_rule_groups, rule_manager
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
-from multimonx.ingest import FleetRegistry
+from multimonx.ingest import UP_INTERVAL_S, FleetRegistry, UpWriter
 from multimonx.model import MetricFamily
 from multimonx.promql.engine import Engine
 from multimonx.storage import (
@@ -140,6 +141,9 @@ class ServerRuntime:
         if config.storage.engine == "memory":
             self.fleet.seed(self.storage)  # cheap in memory; covers data from older versions
         self._host_saver = PeriodicTask(self._save_hosts, HOST_SAVE_INTERVAL_S)
+        self._up_writer = PeriodicTask(
+            UpWriter(self.fleet, self.storage, time.time).write, UP_INTERVAL_S
+        )
         self._query_workers = QueryWorkers(config.query.max_concurrency)
         self.engine = Engine(
             self.storage,
@@ -188,6 +192,7 @@ class ServerRuntime:
         """Serve until SIGINT/SIGTERM; calls ``on_started(url)`` once listening."""
         self._storage.start()
         self._host_saver.start()
+        self._up_writer.start()
         self.rules.start()
         serving = asyncio.create_task(self._uvicorn.serve())
         while not self._uvicorn.started:
@@ -208,7 +213,8 @@ class ServerRuntime:
     def close(self) -> None:
         """Stop the rule groups, save the host list, close the metadata files, then the
         storage (after serving has stopped)."""
-        self.rules.stop()  # no rule writes into a closing storage
+        self.rules.stop()  # no rule or up writes into a closing storage
+        self._up_writer.stop()
         self._host_saver.stop()
         self._query_workers.close()
         self._hosts.close()

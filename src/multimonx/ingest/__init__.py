@@ -16,8 +16,11 @@ from multimonx.ingest.decode import (
 from multimonx.ingest.fleet import FleetRegistry, HostInfo, HostStatus, HostView, PushReport
 from multimonx.ingest.ingester import Ingester
 from multimonx.ingest.metadata import Metadata, MetadataStore
+from multimonx.ingest.upseries import UP_INTERVAL_S, UpWriter
 
 __all__ = [
+    "UP_INTERVAL_S",
+    "UpWriter",
     "AgentReport",
     "BadDataError",
     "FleetRegistry",

@@ -176,6 +176,11 @@ class FleetRegistry:
             infos = sorted(self._hosts.values(), key=lambda h: h.instance)
         return [HostView(i, i.status(now, self._down_after)) for i in infos]
 
+    @property
+    def down_after_intervals(self) -> float:
+        """How many push intervals without a push make a host down."""
+        return self._down_after
+
     def apply_config(self, down_after_intervals: float) -> None:
         """Change the down threshold (takes effect on the next read)."""
         with self._lock:
