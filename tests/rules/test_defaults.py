@@ -8,6 +8,7 @@ from multimonx.rules import AlertingRule
 from multimonx.rules.defaults import default_pack, rule_name, without
 
 PACK = [
+    ("HostDown", "critical", 0),
     ("HostCpuHigh", "warning", 300_000),
     ("HostCpuCritical", "critical", 120_000),
     ("HostMemoryHigh", "warning", 300_000),

@@ -72,6 +72,7 @@ def test_the_default_pack_passes_its_own_tests() -> None:
     assert run_test_file(DEFAULT_PACK_TESTS) == []
     loaded = load_test_file(DEFAULT_PACK_TESTS)
     assert [t.name for t in loaded.tests] == [
+        "host down",
         "cpu",
         "memory",
         "disk",
