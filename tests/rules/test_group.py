@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import pytest
 
 from multimonx.model import STALE_NAN, Labels, is_stale_nan
+from multimonx.promql.ast import Expr
 from multimonx.promql.engine import Engine
 from multimonx.promql.parser import parse
 from multimonx.rules import RuleGroup, parse_rule_groups
@@ -285,3 +286,27 @@ def test_alert_templates_can_query_at_the_evaluation_time() -> None:
     assert alert.annotations["cores"] == "4"
     assert alert.annotations["broken"].startswith("<error expanding template: ")
     assert "parse error" in alert.annotations["broken"]
+
+
+def test_the_status_is_readable_while_a_rule_query_runs() -> None:
+    (group,) = _groups(FIRING_NOW)
+    state = GroupState(group, default_interval_ms=MIN)
+    store = _Store()
+    inside = threading.Event()
+    release = threading.Event()
+
+    def slow_query(expr: Expr, t_ms: int) -> Sequence[tuple[Labels, float]]:
+        inside.set()
+        assert release.wait(DEADLINE_S)
+        return store.query(expr, t_ms)
+
+    worker = threading.Thread(target=state.eval, args=(0, slow_query, store.append))
+    worker.start()
+    try:
+        assert inside.wait(DEADLINE_S)
+        status = state.status()  # would wait for the query if the lock were held around it
+        assert status.rules[0].health is RuleHealth.UNKNOWN
+    finally:
+        release.set()
+        worker.join(DEADLINE_S)
+    assert state.status().rules[0].health is RuleHealth.OK

@@ -127,7 +127,19 @@ class AlertingRuleState:
         ``ALERTS_FOR_STATE`` samples of the pending and firing ones. ``limit`` (0: none)
         bounds the pending and firing alerts: above it, every alert is dropped and
         RuleEvalError is raised, as Prometheus does."""
-        found = self._alerts_of(t_ms, query(self.rule.expr, t_ms), _template_query(query, t_ms))
+        return self.apply(t_ms, query(self.rule.expr, t_ms), query, limit=limit)
+
+    def apply(
+        self,
+        t_ms: int,
+        vector: Sequence[tuple[Labels, float]],
+        query: QueryFunc,
+        *,
+        limit: int = 0,
+    ) -> list[OutputSample]:
+        """``eval`` with the rule's query result already in hand (``query`` serves the
+        templates' ``query`` function): only this part changes the alerts."""
+        found = self._alerts_of(t_ms, vector, _template_query(query, t_ms))
         for key, alert in found.items():
             held = self._active.get(key)
             if held is not None and held.state is not AlertState.INACTIVE:

@@ -171,8 +171,9 @@ class GroupState:
         error = ""
         try:
             if run.alerting is not None:
+                vector = query(run.rule.expr, t_ms)  # outside the lock: status() never waits
                 with self._lock:
-                    samples = run.alerting.eval(t_ms, query, limit=limit)
+                    samples = run.alerting.apply(t_ms, vector, query, limit=limit)
             else:
                 assert isinstance(run.rule, RecordingRule)
                 samples = eval_recording(run.rule, t_ms, query, limit=limit)
