@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from multimonx.rules import AlertingRule
-from multimonx.rules.defaults import default_pack, rule_name, without
+from multimonx.rules.defaults import default_pack, without
+from multimonx.rules.rulefile import rule_name
 
 PACK = [
     ("HostDown", "critical", 0),

@@ -8,7 +8,7 @@ import dataclasses
 from collections.abc import Iterable, Sequence
 from importlib import resources
 
-from multimonx.rules.rulefile import AlertingRule, Rule, RuleGroup, parse_rule_groups
+from multimonx.rules.rulefile import RuleGroup, parse_rule_groups, rule_name
 
 DEFAULT_PACK = "default_rules.yml"
 
@@ -17,11 +17,6 @@ def default_pack() -> list[RuleGroup]:
     """The default pack's groups (its file is named ``<package>/default_rules.yml``)."""
     text = resources.files("multimonx.rules").joinpath(DEFAULT_PACK).read_text(encoding="utf-8")
     return parse_rule_groups(text, f"<builtin>/{DEFAULT_PACK}")
-
-
-def rule_name(rule: Rule) -> str:
-    """An alerting rule's alert name or a recording rule's series name."""
-    return rule.alert if isinstance(rule, AlertingRule) else rule.record
 
 
 def without(groups: Sequence[RuleGroup], names: Iterable[str]) -> list[RuleGroup]:

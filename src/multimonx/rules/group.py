@@ -28,7 +28,7 @@ from multimonx.rules.alerting import (
     RuleEvalError,
 )
 from multimonx.rules.recording import eval_recording
-from multimonx.rules.rulefile import AlertingRule, RecordingRule, RuleGroup
+from multimonx.rules.rulefile import AlertingRule, RecordingRule, RuleGroup, rule_name
 
 log = logging.getLogger(__name__)
 
@@ -183,9 +183,7 @@ class GroupState:
             run.previous = produced
         except RuleEvalError as err:
             error = str(err)
-            log.warning(
-                "rules: group %s, rule %s: %s", self.group.name, _rule_name(run.rule), error
-            )
+            log.warning("rules: group %s, rule %s: %s", self.group.name, rule_name(run.rule), error)
         with self._lock:
             run.health = RuleHealth.ERR if error else RuleHealth.OK
             run.last_error = error
@@ -209,10 +207,6 @@ class GroupState:
             return GroupStatus(
                 self.group, self.interval_ms, self._last_eval_ms, self._eval_seconds, rules
             )
-
-
-def _rule_name(rule: AlertingRule | RecordingRule) -> str:
-    return rule.alert if isinstance(rule, AlertingRule) else rule.record
 
 
 def _copy(alert: Alert) -> Alert:

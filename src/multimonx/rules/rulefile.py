@@ -69,6 +69,11 @@ class AlertingRule:
 Rule = RecordingRule | AlertingRule
 
 
+def rule_name(rule: Rule) -> str:
+    """An alerting rule's alert name or a recording rule's series name."""
+    return rule.alert if isinstance(rule, AlertingRule) else rule.record
+
+
 @dataclass(frozen=True, slots=True)
 class RuleGroup:
     """Rules evaluated together, in order, every ``interval_ms`` (None: the server's default
