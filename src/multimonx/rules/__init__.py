@@ -10,7 +10,7 @@ from multimonx.rules.rulefile import (
     load_rule_file,
     parse_rule_groups,
 )
-from multimonx.rules.template import Template, TemplateData, TemplateError, parse_template
+from multimonx.template.engine import Template, TemplateData, TemplateError, parse_template
 
 __all__ = [
     "AlertingRule",

@@ -28,8 +28,8 @@ from multimonx.promql.ast import Expr
 from multimonx.promql.lexer import ParseError
 from multimonx.promql.parser import parse
 from multimonx.rules.rulefile import AlertingRule
-from multimonx.rules.template import Template, TemplateData, TemplateError
-from multimonx.rules.templatefuncs import QueryFunction
+from multimonx.template.engine import Template, TemplateData, TemplateError
+from multimonx.template.funcs import QueryFunction
 
 log = logging.getLogger(__name__)
 

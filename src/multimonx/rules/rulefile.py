@@ -28,7 +28,7 @@ from multimonx.model.labels import valid_metric_name
 from multimonx.promql.ast import Expr
 from multimonx.promql.lexer import ParseError, parse_duration
 from multimonx.promql.parser import parse
-from multimonx.rules.template import Template, TemplateError, parse_template
+from multimonx.template.engine import Template, TemplateError, parse_template
 
 
 class RuleFileError(Exception):

@@ -21,7 +21,7 @@ What is supported, with Go's semantics and Go's error messages:
   urlquery``) and Prometheus's functions (``query first label value strvalue sortByLabel
   args reReplaceAll match title toUpper toLower safeHtml graphLink tableLink stripPort
   stripDomain humanize humanize1024 humanizeDuration humanizePercentage humanizeTimestamp
-  toTime parseDuration externalURL pathPrefix``); see :mod:`multimonx.rules.templatefuncs`.
+  toTime parseDuration externalURL pathPrefix``); see :mod:`multimonx.template.funcs`.
 
 Differences from Go and Prometheus:
 
@@ -46,7 +46,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from multimonx.rules.templatefuncs import (
+from multimonx.template.funcs import (
     BUILTINS,
     FUNCTION_NAMES,
     AnyMap,

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from multimonx.rules.template import TemplateData, TemplateError, parse_template
+from multimonx.template.engine import TemplateData, TemplateError, parse_template
 
 NAME = "__alert_A"
 DATA = TemplateData(

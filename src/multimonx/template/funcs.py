@@ -1,6 +1,6 @@
 """The functions alert templates can call, and Go's ways of printing values.
 
-:mod:`multimonx.rules.template` parses and runs templates; this module is what the values
+:mod:`multimonx.template.engine` parses and runs templates; this module is what the values
 are (Python stand-ins for the Go types Prometheus hands its templates), how Go's ``fmt``
 prints them, and the function table: Go's ``text/template`` builtins plus Prometheus's
 functions (``template/template.go``), each with its parameter types so that the engine can
