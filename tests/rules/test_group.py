@@ -18,7 +18,7 @@ from multimonx.promql.parser import parse
 from multimonx.rules import RuleGroup, parse_rule_groups
 from multimonx.rules.alerting import AlertState, OutputSample, RuleEvalError
 from multimonx.rules.group import GroupState, RuleHealth
-from multimonx.rules.manager import RuleManager
+from multimonx.rules.manager import RuleManager, RuleSinks
 from multimonx.rules.query import engine_query
 from multimonx.storage.memory import MemoryStorage
 
@@ -310,3 +310,66 @@ def test_the_status_is_readable_while_a_rule_query_runs() -> None:
         release.set()
         worker.join(DEADLINE_S)
     assert state.status().rules[0].health is RuleHealth.OK
+
+
+def test_the_manager_notifies_records_history_and_restores_for_state_after_a_restart() -> None:
+    store = _Store()
+    groups = _groups(
+        """
+        groups:
+          - name: slow
+            interval: 50ms
+            rules:
+              - alert: Always
+                expr: vector(1)
+                for: 1h
+        """
+    )
+    # What the server stored before its restart: active since t=1000 s, last written 10 s ago.
+    now_ms = int(time.time() * 1000)
+    store.push(
+        Labels.of(__name__="ALERTS_FOR_STATE", alertname="Always"),
+        [(now_ms - 10_000, 1000.0)],
+    )
+    queried: list[tuple[str, int, int]] = []
+
+    def for_state(name: str, mint: int, maxt: int) -> dict[Labels, tuple[int, float]]:
+        queried.append((name, mint, maxt))
+        q = store.storage.querier(mint, maxt)
+        with q:
+            return {
+                s.labels.without("__name__"): (int(s.timestamps[-1]), float(s.values[-1]))
+                for s in q.select([])
+                if s.labels.metric_name == "ALERTS_FOR_STATE" and s.labels.get("alertname") == name
+            }
+
+    events: list[object] = []
+    evaluated = threading.Event()
+
+    def append(samples: Sequence[OutputSample]) -> None:
+        store.append(samples)
+        if len(store.appended) >= 8:
+            evaluated.set()
+
+    manager = RuleManager(
+        store.query,
+        RuleSinks(
+            append, history=events.extend, for_state=for_state, outage_tolerance_ms=MIN, grace_ms=0
+        ),
+        default_interval_ms=MIN,
+    )
+    manager.update(groups)
+    manager.start()
+    try:
+        assert evaluated.wait(DEADLINE_S)
+    finally:
+        manager.stop()
+    ((name, mint, maxt),) = queried  # restored once, after the second evaluation
+    assert name == "Always" and maxt - mint == MIN
+    (status,) = manager.status()
+    (alert,) = status.rules[0].alerts
+    # active since 1000 s, long past its hour of `for`: it was firing before the restart,
+    # so it fires again at once instead of waiting another hour
+    assert alert.active_at_ms == 1_000_000
+    assert alert.state is AlertState.FIRING
+    assert len(events) == 2  # pending, then firing once restored

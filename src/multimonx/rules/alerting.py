@@ -20,14 +20,17 @@ import enum
 import functools
 import logging
 import math
+import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from multimonx.model import METRIC_NAME_LABEL, Labels
+from multimonx.notify import Alert as NotifyAlert
 from multimonx.promql.ast import Expr
 from multimonx.promql.lexer import ParseError
 from multimonx.promql.parser import parse
 from multimonx.rules.rulefile import AlertingRule
+from multimonx.storage.alerthistory import AlertEvent, AlertPhase
 from multimonx.template.engine import Template, TemplateData, TemplateError
 from multimonx.template.funcs import QueryFunction
 
@@ -83,6 +86,8 @@ class Alert:
     fired_at_ms: int | None = None
     resolved_at_ms: int | None = None
     keep_firing_since_ms: int | None = None
+    last_sent_ms: int | None = None
+    valid_until_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +97,17 @@ class OutputSample:
     labels: Labels
     t_ms: int
     value: float
+
+
+def _needs_sending(alert: Alert, t_ms: int, resend_delay_ms: int) -> bool:
+    """Prometheus's ``Alert.needsSending``."""
+    if alert.state is AlertState.PENDING:
+        return False
+    if alert.last_sent_ms is None:
+        return True
+    if alert.resolved_at_ms is not None and alert.resolved_at_ms > alert.last_sent_ms:
+        return True
+    return alert.last_sent_ms + resend_delay_ms < t_ms
 
 
 class AlertingRuleState:
@@ -108,6 +124,11 @@ class AlertingRuleState:
         self.external_labels = external_labels or Labels()
         self.external_url = external_url
         self._active: dict[Labels, Alert] = {}
+        self._events: list[AlertEvent] = []
+        self.restored = True
+        """False until the ``for`` state is restored after a start: until then no
+        ``ALERTS_FOR_STATE`` is written, so the state stored before the restart is what
+        restoring reads (as Prometheus's ``AlertingRule.restored``)."""
 
     @property
     def name(self) -> str:
@@ -121,6 +142,12 @@ class AlertingRuleState:
     def take_alerts_from(self, old: AlertingRuleState) -> None:
         """Carry the alerts of the same rule before a reload over to this one."""
         self._active = dict(old._active)
+        self.restored = old.restored
+
+    def drain_events(self) -> list[AlertEvent]:
+        """The transitions since the last call, oldest first (for the alert history)."""
+        events, self._events = self._events, []
+        return events
 
     def eval(self, t_ms: int, query: QueryFunc, *, limit: int = 0) -> list[OutputSample]:
         """Evaluate at ``t_ms`` and advance every alert's state; the ``ALERTS`` and
@@ -146,6 +173,7 @@ class AlertingRuleState:
                 held.value, held.annotations = alert.value, alert.annotations
             else:
                 self._active[key] = alert
+                self._event(alert, AlertPhase.PENDING, t_ms)
         out: list[OutputSample] = []
         active = 0
         for key, alert in list(self._active.items()):
@@ -158,6 +186,7 @@ class AlertingRuleState:
                 if alert.state is not AlertState.INACTIVE:
                     alert.state = AlertState.INACTIVE
                     alert.resolved_at_ms = t_ms
+                    self._event(alert, AlertPhase.RESOLVED, t_ms, math.nan)
                 continue
             if key in found:
                 alert.keep_firing_since_ms = None
@@ -165,11 +194,93 @@ class AlertingRuleState:
             if alert.state is AlertState.PENDING and t_ms - alert.active_at_ms >= self.rule.for_ms:
                 alert.state = AlertState.FIRING
                 alert.fired_at_ms = t_ms
+                self._event(alert, AlertPhase.FIRING, t_ms)
             out += self._samples(alert, t_ms)
         if limit and active > limit:
             self._active.clear()
             raise RuleEvalError(f"exceeded limit of {limit} with {active} alerts")
         return out
+
+    def _event(
+        self, alert: Alert, phase: AlertPhase, t_ms: int, value: float | None = None
+    ) -> None:
+        self._events.append(
+            AlertEvent(
+                alert.labels,
+                alert.annotations,
+                phase,
+                t_ms,
+                alert.value if value is None else value,
+            )
+        )
+
+    def to_send(self, t_ms: int, resend_delay_ms: int, interval_ms: int) -> list[NotifyAlert]:
+        """The alerts to hand the notifier after an evaluation at ``t_ms``, marked as sent
+        (Prometheus's ``sendAlerts``): firing ones once every ``resend_delay_ms``, resolved
+        ones when they resolve (and again every resend delay while they are kept), pending
+        ones never. A firing alert is valid for four evaluation or resend periods, so the
+        notifier resolves it by itself if the rules stop sending it."""
+        out: list[NotifyAlert] = []
+        for alert in self._active.values():
+            if not _needs_sending(alert, t_ms, resend_delay_ms):
+                continue
+            alert.last_sent_ms = t_ms
+            alert.valid_until_ms = t_ms + 4 * max(resend_delay_ms, interval_ms)
+            ends_ms = (
+                alert.resolved_at_ms if alert.resolved_at_ms is not None else alert.valid_until_ms
+            )
+            out.append(
+                NotifyAlert(
+                    labels=alert.labels,
+                    annotations=alert.annotations,
+                    starts_at=(alert.fired_at_ms or alert.active_at_ms) / 1000,
+                    ends_at=ends_ms / 1000,
+                    generator_url=self.generator_url,
+                    value=alert.value,
+                )
+            )
+        return out
+
+    @property
+    def generator_url(self) -> str:
+        """The link from a notification back to the rule's expression (Prometheus's
+        ``/graph?g0.expr=...&g0.tab=1`` under the external URL)."""
+        query = urllib.parse.quote_plus(self.rule.expr_text)
+        return f"{self.external_url.rstrip('/')}/graph?g0.expr={query}&g0.tab=1"
+
+    def restore_for_state(
+        self,
+        t_ms: int,
+        last_for_state: Mapping[Labels, tuple[int, float]],
+        *,
+        grace_ms: int,
+    ) -> None:
+        """Give the pending alerts back the active-since times they had before a restart
+        (Prometheus's ``RestoreForState``). ``last_for_state`` maps an alert's labels to the
+        last ``ALERTS_FOR_STATE`` sample (time, value) stored within the outage tolerance.
+        An alert that was firing fires again at the next evaluation; one that was pending
+        keeps the time it had already waited, and fires no earlier than ``grace_ms`` from
+        now. Rules whose ``for`` is shorter than the grace period are left alone."""
+        self.restored = True
+        hold_ms = self.rule.for_ms
+        if hold_ms <= 0 or hold_ms < grace_ms:
+            return
+        for alert in self._active.values():
+            if alert.state is not AlertState.PENDING:
+                continue
+            found = last_for_state.get(alert.labels)
+            if found is None or math.isnan(found[1]):  # a staleness marker: it had ended
+                continue
+            down_ms, since_s = found
+            active_at_ms = int(since_s) * 1000
+            remaining_ms = hold_ms - ((down_ms // 1000) * 1000 - active_at_ms)
+            if remaining_ms <= 0:
+                pass  # it was firing: it fires again at the next evaluation
+            elif remaining_ms < grace_ms:
+                active_at_ms = t_ms + grace_ms - hold_ms
+            else:
+                active_at_ms += t_ms - (down_ms // 1000) * 1000
+            alert.active_at_ms = active_at_ms
 
     def _keeps_firing(self, alert: Alert, t_ms: int) -> bool:
         """Whether a firing alert no longer returned stays firing (``keep_firing_for``)."""
@@ -236,4 +347,6 @@ class AlertingRuleState:
             {**base, METRIC_NAME_LABEL: ALERTS_FOR_STATE_METRIC, ALERT_NAME_LABEL: self.rule.alert}
         )
         since = math.floor(alert.active_at_ms / 1000)  # Go's Time.Unix(): whole seconds
+        if not self.restored:
+            return [OutputSample(alerts, t_ms, 1.0)]
         return [OutputSample(alerts, t_ms, 1.0), OutputSample(for_state, t_ms, float(since))]

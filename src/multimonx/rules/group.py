@@ -11,15 +11,17 @@ interval and a restart keeps the same grid.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import hashlib
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from multimonx.model import STALE_NAN, Labels
+from multimonx.notify import Alert as NotifyAlert
 from multimonx.rules.alerting import (
     Alert,
     AlertingRuleState,
@@ -29,12 +31,37 @@ from multimonx.rules.alerting import (
 )
 from multimonx.rules.recording import eval_recording
 from multimonx.rules.rulefile import AlertingRule, RecordingRule, RuleGroup, rule_name
+from multimonx.storage import StorageError
+from multimonx.storage.alerthistory import AlertEvent
 
 log = logging.getLogger(__name__)
 
 AppendFunc = Callable[[Sequence[OutputSample]], None]
 """``append(samples)``: store a rule's output atomically; raises RuleEvalError when it could
 not be stored."""
+
+NotifyFunc = Callable[[Sequence[NotifyAlert]], None]
+"""``notify(alerts)``: hand alerts to the notifier (Prometheus's ``NotifyFunc``); must not
+block on delivery."""
+
+HistoryFunc = Callable[[Sequence[AlertEvent]], None]
+"""``history(events)``: record alert transitions; may raise StorageError (logged)."""
+
+ForStateFunc = Callable[[str, int, int], Mapping[Labels, tuple[int, float]]]
+"""``for_state(alertname, mint_ms, maxt_ms)``: the last ``ALERTS_FOR_STATE`` sample (time,
+value) within the range of every series of that alert name, by the alert's labels (the
+series' labels without ``__name__``)."""
+
+DEFAULT_RESEND_DELAY_MS = 60_000
+"""Prometheus's ``--rules.alert.resend-delay``."""
+
+
+def _no_notify(alerts: Sequence[NotifyAlert]) -> None:
+    """The NotifyFunc of a server without notifications."""
+
+
+def _no_history(events: Sequence[AlertEvent]) -> None:
+    """The HistoryFunc of a server without alert history."""
 
 
 class RuleHealth(enum.Enum):
@@ -99,9 +126,15 @@ class GroupState:
         default_interval_ms: int,
         external_labels: Labels | None = None,
         external_url: str = "",
+        resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS,
+        restore: bool = False,
     ) -> None:
         self.group = group
         self.interval_ms = group.interval_ms or default_interval_ms
+        self.resend_delay_ms = resend_delay_ms
+        self.restored = not restore
+        """Whether the rules' ``for`` state needs no restoring: True unless built with
+        ``restore`` (at the server's start) and ``restore`` has not run yet."""
         self._runs = [
             _RuleRun(
                 rule,
@@ -111,6 +144,9 @@ class GroupState:
             )
             for rule in group.rules
         ]
+        for run in self._runs:
+            if run.alerting is not None:
+                run.alerting.restored = self.restored
         self._lock = threading.Lock()
         self._last_eval_ms: int | None = None
         self._eval_seconds = 0.0
@@ -133,6 +169,7 @@ class GroupState:
     def take_state_from(self, old: GroupState) -> None:
         """Keep the alerts and previous outputs of rules that ``old`` (the group before a
         reload) also had, matched by kind, name and labels."""
+        self.restored = old.restored
         previous = {_rule_key(run.rule): run for run in old._runs}
         for run in self._runs:
             before = previous.pop(_rule_key(run.rule), None)
@@ -148,15 +185,60 @@ class GroupState:
         query: QueryFunc,
         append: AppendFunc,
         *,
+        notify: NotifyFunc = _no_notify,
+        history: HistoryFunc = _no_history,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
-        """Evaluate every rule at ``t_ms``, in order, and store each one's output."""
+        """Evaluate every rule at ``t_ms``, in order, store each one's output, hand the
+        alerts due to ``notify`` and the alerts' transitions to ``history``."""
         started = clock()
         for run in self._runs:
             self._eval_rule(run, t_ms, query, append, clock)
+            if run.alerting is not None:
+                self._send(run.alerting, t_ms, notify, history)
         with self._lock:
             self._last_eval_ms = t_ms
             self._eval_seconds = clock() - started
+
+    def restore(
+        self, t_ms: int, for_state: ForStateFunc, *, tolerance_ms: int, grace_ms: int
+    ) -> None:
+        """Restore the ``for`` state of the alerting rules' pending alerts from their
+        ``ALERTS_FOR_STATE`` series stored within ``tolerance_ms`` before ``t_ms`` (after a
+        restart; Prometheus's ``RestoreForState``, called after the second evaluation)."""
+        for run in self._runs:
+            if run.alerting is None:
+                continue
+            try:
+                found = for_state(run.alerting.name, t_ms - tolerance_ms, t_ms)
+            except (RuleEvalError, StorageError) as err:
+                log.warning(
+                    "rules: restoring the state of alert %s failed: %s", run.alerting.name, err
+                )
+                continue
+            with self._lock:
+                run.alerting.restore_for_state(t_ms, found, grace_ms=grace_ms)
+        with self._lock:
+            for run in self._runs:
+                if run.alerting is not None:
+                    run.alerting.restored = True
+        self.restored = True
+
+    def _send(
+        self, alerting: AlertingRuleState, t_ms: int, notify: NotifyFunc, history: HistoryFunc
+    ) -> None:
+        with self._lock:
+            events = alerting.drain_events()
+            alerts = alerting.to_send(t_ms, self.resend_delay_ms, self.interval_ms)
+        if alerts:
+            notify(alerts)
+        if events:
+            try:
+                history(events)
+            except StorageError as err:
+                log.warning(
+                    "rules: recording the history of alert %s failed: %s", alerting.name, err
+                )
 
     def _eval_rule(
         self,
@@ -200,23 +282,12 @@ class GroupState:
                     run.last_error,
                     run.last_eval_ms,
                     run.eval_seconds,
-                    tuple(_copy(a) for a in run.alerting.alerts()) if run.alerting else (),
+                    tuple(dataclasses.replace(a) for a in run.alerting.alerts())
+                    if run.alerting
+                    else (),
                 )
                 for run in self._runs
             )
             return GroupStatus(
                 self.group, self.interval_ms, self._last_eval_ms, self._eval_seconds, rules
             )
-
-
-def _copy(alert: Alert) -> Alert:
-    return Alert(
-        alert.labels,
-        alert.annotations,
-        alert.value,
-        alert.active_at_ms,
-        alert.state,
-        alert.fired_at_ms,
-        alert.resolved_at_ms,
-        alert.keep_firing_since_ms,
-    )

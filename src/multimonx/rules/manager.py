@@ -13,16 +13,43 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from multimonx.model import Labels
 from multimonx.rules.alerting import QueryFunc
-from multimonx.rules.group import AppendFunc, GroupState, GroupStatus
+from multimonx.rules.group import (
+    DEFAULT_RESEND_DELAY_MS,
+    AppendFunc,
+    ForStateFunc,
+    GroupState,
+    GroupStatus,
+    HistoryFunc,
+    NotifyFunc,
+    _no_history,
+    _no_notify,
+)
 from multimonx.rules.rulefile import RuleGroup
 
 log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_MS = 60_000
 """Prometheus's default ``evaluation_interval``."""
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSinks:
+    """Where evaluations go: samples to ``append``, alerts due to ``notify``, transitions to
+    ``history``; ``for_state`` reads the stored ``for`` state back after a restart (None: no
+    restoring). ``outage_tolerance_ms`` and ``grace_ms`` are Prometheus's
+    ``--rules.alert.for-outage-tolerance`` and ``--rules.alert.for-grace-period``."""
+
+    append: AppendFunc
+    notify: NotifyFunc = _no_notify
+    history: HistoryFunc = _no_history
+    for_state: ForStateFunc | None = None
+    outage_tolerance_ms: int = 3_600_000
+    grace_ms: int = 600_000
+    resend_delay_ms: int = DEFAULT_RESEND_DELAY_MS
 
 
 class _Runner:
@@ -32,12 +59,12 @@ class _Runner:
         self,
         state: GroupState,
         query: QueryFunc,
-        append: AppendFunc,
+        sinks: RuleSinks,
         clock: Callable[[], float],
     ) -> None:
         self.state = state
         self._query = query
-        self._append = append
+        self._sinks = sinks
         self._clock = clock
         self._stop = threading.Event()
         self._thread = threading.Thread(
@@ -56,10 +83,24 @@ class _Runner:
 
     def _run(self) -> None:
         interval = self.state.interval_ms
+        sinks = self._sinks
         due = self.state.eval_time(self._now_ms()) + interval
+        evaluations = 0
         while not self._stop.wait(max(due - self._now_ms(), 0) / 1000):
             try:
-                self.state.eval(due, self._query, self._append)
+                self.state.eval(
+                    due, self._query, sinks.append, notify=sinks.notify, history=sinks.history
+                )
+                evaluations += 1
+                # As Prometheus: restore after the second evaluation, once recording rules
+                # the alerts may depend on have caught up.
+                if evaluations == 2 and not self.state.restored and sinks.for_state is not None:
+                    self.state.restore(
+                        self._now_ms(),
+                        sinks.for_state,
+                        tolerance_ms=sinks.outage_tolerance_ms,
+                        grace_ms=sinks.grace_ms,
+                    )
             except Exception:  # a bug in one rule must not end the group's evaluations
                 log.exception("rules: evaluating group %s failed", self.state.group.name)
             latest = self.state.eval_time(self._now_ms())
@@ -73,7 +114,7 @@ class RuleManager:
     def __init__(
         self,
         query: QueryFunc,
-        append: AppendFunc,
+        sinks: RuleSinks | AppendFunc,
         *,
         default_interval_ms: int = DEFAULT_INTERVAL_MS,
         external_labels: Labels | None = None,
@@ -81,7 +122,7 @@ class RuleManager:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._query = query
-        self._append = append
+        self._sinks = sinks if isinstance(sinks, RuleSinks) else RuleSinks(sinks)
         self._default_interval_ms = default_interval_ms
         self._external_labels = external_labels
         self._external_url = external_url
@@ -90,6 +131,9 @@ class RuleManager:
         self._runners: dict[tuple[str, str], _Runner] = {}
         self._states: list[GroupState] = []
         self._started = False
+        self._restore_new_groups = self._sinks.for_state is not None
+        """Groups loaded before the first start restore their ``for`` state; groups added
+        later are new, with nothing to restore (Prometheus's ``Manager.restored``)."""
 
     def update(self, groups: Sequence[RuleGroup]) -> None:
         """Evaluate ``groups`` from now on instead of the current ones."""
@@ -102,6 +146,8 @@ class RuleManager:
                     default_interval_ms=self._default_interval_ms,
                     external_labels=self._external_labels,
                     external_url=self._external_url,
+                    resend_delay_ms=self._sinks.resend_delay_ms,
+                    restore=self._restore_new_groups,
                 )
                 before = old.get(state.key)
                 if before is not None:
@@ -121,6 +167,7 @@ class RuleManager:
         """Start evaluating the groups given so far."""
         with self._lock:
             self._started = True
+            self._restore_new_groups = False
             self._start_runners()
 
     def stop(self) -> None:
@@ -140,6 +187,6 @@ class RuleManager:
     def _start_runners(self) -> None:
         for state in self._states:
             if state.key not in self._runners:
-                runner = _Runner(state, self._query, self._append, self._clock)
+                runner = _Runner(state, self._query, self._sinks, self._clock)
                 self._runners[state.key] = runner
                 runner.start()
