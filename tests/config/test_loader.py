@@ -142,9 +142,18 @@ def test_server_storage_section(tmp_path: Path) -> None:
         "  chunk_cache: 1GiB\n"
         "query: {max_concurrency: 4}\n"
         "rules: {files: [a.yml, 'rules/*.yml'], evaluation_interval: 30s, default_pack: false,"
-        " disabled: [HostCpuHigh]}\n"
+        " disabled: [HostCpuHigh], resend_delay: 2m, for_grace_period: 10m,"
+        " for_outage_tolerance: 2h, history_retention: 30d}\n"
+        "alerting: {config_file: notify.yml, alertmanagers: ['http://127.0.0.1:9093'],"
+        " watch_interval: 0s}\n"
     )
     config = load_file(path, ServerConfig)
+    rules = config.rules
+    assert (rules.resend_delay, rules.for_grace_period) == (120.0, 600.0)
+    assert (rules.for_outage_tolerance, rules.history_retention) == (7200.0, 30 * 86400.0)
+    assert config.alerting.config_file == "notify.yml"
+    assert config.alerting.alertmanagers == ("http://127.0.0.1:9093",)
+    assert config.alerting.watch_interval == 0.0
     assert config.query.max_concurrency == 4
     assert config.rules.files == ("a.yml", "rules/*.yml")
     assert config.rules.evaluation_interval == 30.0
@@ -168,6 +177,10 @@ def test_server_storage_section(tmp_path: Path) -> None:
         ("query: {max_concurrency: 0}", "max_concurrency must be positive"),
         ("rules: {evaluation_interval: 0s}", "rules.evaluation_interval must be positive"),
         ("rules: {files: a.yml}", "rules.files: expected a list"),
+        ("rules: {resend_delay: 0s}", "rules.resend_delay must be positive"),
+        ("alerting: {alertmanagers: ['am:9093']}", "'am:9093' is not an http\\(s\\) URL"),
+        ("alerting: {watch_interval: -1s}", "watch_interval: .* is not a duration"),
+        ("alerting: {config: {}}", "alerting.config: unknown key"),
         ("web: {cors_origin: '(a'}", "web.cors_origin: invalid regular expression: missing \\)"),
         ("web: {cors_origin: '(?=a)'}", "web.cors_origin: invalid regular expression"),
     ],

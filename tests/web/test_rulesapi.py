@@ -194,3 +194,28 @@ def test_alerts_lists_pending_and_firing_alerts(app: Any) -> None:
 )
 def test_alert_values_are_written_as_go_exponent_form(value: float, text: str) -> None:
     assert go_exponent(value) == text
+
+
+@pytest.mark.parametrize(
+    ("params", "instances"),
+    [
+        ({}, ["web-1"]),
+        ({"host": "web-1"}, ["web-1"]),
+        ({"instance": "web-2"}, []),
+        ({"rule": "HighCPU", "severity": "warning"}, ["web-1"]),
+        ({"alertname": "Never"}, []),
+        ({"state": "firing"}, ["web-1"]),
+        ({"state": "PENDING"}, []),
+    ],
+)
+def test_alerts_filter_by_labels_and_state(
+    app: Any, params: dict[str, str], instances: list[str]
+) -> None:
+    alerts = _data(app, "/api/v1/alerts", params)["alerts"]
+    assert [a["labels"]["instance"] for a in alerts] == instances
+
+
+def test_an_unknown_alert_state_is_bad_data(app: Any) -> None:
+    response = _get(app, "/api/v1/alerts", {"state": "resolved"})
+    assert response.status_code == 400
+    assert response.json()["error"] == 'state must be pending or firing, not "resolved"'

@@ -13,14 +13,22 @@ from typing import TextIO
 
 from multimonx.cli.errors import UsageError
 from multimonx.config import RulesSection
+from multimonx.model import METRIC_NAME_LABEL, Labels, Matcher, MatchType
 from multimonx.promql.engine import Engine
 from multimonx.rules import RuleFileError, RuleGroup, load_rule_file
-from multimonx.rules.alerting import OutputSample, RuleEvalError
+from multimonx.rules.alerting import (
+    ALERT_NAME_LABEL,
+    ALERTS_FOR_STATE_METRIC,
+    OutputSample,
+    RuleEvalError,
+)
 from multimonx.rules.defaults import default_pack, without
-from multimonx.rules.manager import RuleManager
+from multimonx.rules.group import NotifyFunc
+from multimonx.rules.manager import RuleManager, RuleSinks
 from multimonx.rules.query import engine_query
 from multimonx.rules.ruletest import RuleTestError, run_test_file
 from multimonx.storage import Storage, StorageError
+from multimonx.storage.alerthistory import AlertHistory
 
 
 def check_rule_files(paths: Sequence[Path], out: TextIO) -> int:
@@ -97,9 +105,17 @@ def load_rule_groups(section: RulesSection) -> list[RuleGroup]:
 
 
 def rule_manager(
-    section: RulesSection, groups: Sequence[RuleGroup], engine: Engine, storage: Storage
+    section: RulesSection,
+    groups: Sequence[RuleGroup],
+    engine: Engine,
+    storage: Storage,
+    *,
+    history: AlertHistory,
+    notify: NotifyFunc,
 ) -> RuleManager:
-    """A RuleManager evaluating ``groups`` on ``engine`` and storing into ``storage``."""
+    """A RuleManager evaluating ``groups`` on ``engine``, storing into ``storage``, handing
+    alerts to ``notify``, recording transitions in ``history``, and restoring the alerts'
+    ``for`` state from ``storage`` after a restart."""
 
     def append(samples: Sequence[OutputSample]) -> None:
         app = storage.appender()
@@ -110,9 +126,32 @@ def rule_manager(
         except StorageError as err:
             raise RuleEvalError(f"storing the rule's samples failed: {err}") from None
 
+    def for_state(name: str, mint_ms: int, maxt_ms: int) -> dict[Labels, tuple[int, float]]:
+        matchers = [
+            Matcher.of(METRIC_NAME_LABEL, MatchType.EQUAL, ALERTS_FOR_STATE_METRIC),
+            Matcher.of(ALERT_NAME_LABEL, MatchType.EQUAL, name),
+        ]
+        with storage.querier(mint_ms, maxt_ms) as querier:
+            return {
+                series.labels.without(METRIC_NAME_LABEL): (
+                    int(series.timestamps[-1]),
+                    float(series.values[-1]),
+                )
+                for series in querier.select(matchers)
+            }
+
+    sinks = RuleSinks(
+        append,
+        notify=notify,
+        history=history.add,
+        for_state=for_state,
+        outage_tolerance_ms=round(section.for_outage_tolerance * 1000),
+        grace_ms=round(section.for_grace_period * 1000),
+        resend_delay_ms=round(section.resend_delay * 1000),
+    )
     manager = RuleManager(
         engine_query(engine),
-        append,
+        sinks,
         default_interval_ms=round(section.evaluation_interval * 1000),
         external_url=section.external_url,
     )

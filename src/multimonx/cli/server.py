@@ -9,7 +9,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,8 @@ from multimonx.cli.keys import METADATA_FILE, open_keys
 from multimonx.cli.rules import load_rule_groups, rule_manager
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import UP_INTERVAL_S, FleetRegistry, UpWriter
-from multimonx.model import MetricFamily
+from multimonx.model import MetricFamily, now_ms
+from multimonx.notify import Alert
 from multimonx.promql.engine import Engine
 from multimonx.storage import (
     HostStore,
@@ -31,15 +32,18 @@ from multimonx.storage import (
     PeriodicTask,
     Storage,
 )
+from multimonx.storage.alerthistory import AlertHistory
 from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.storage.tsdb.selfmetrics import tsdb_families
 from multimonx.web import QueryWorkers, create_app
+from multimonx.web.alerthistory import alert_history_routes
 
 log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.db"
 TSDB_DIR = "tsdb"
 HOST_SAVE_INTERVAL_S = 30.0
+HISTORY_TRIM_INTERVAL_S = 3600.0
 
 
 class StorageRuntime:
@@ -151,7 +155,16 @@ class ServerRuntime:
             timeout_s=config.query.timeout,
             max_samples=config.query.max_samples,
         )
-        self.rules = rule_manager(config.rules, rule_groups, self.engine, self.storage)
+        self.history = AlertHistory(data_dir / METADATA_FILE)
+        self._history_trimmer = PeriodicTask(self._trim_history, HISTORY_TRIM_INTERVAL_S)
+        self.rules = rule_manager(
+            config.rules,
+            rule_groups,
+            self.engine,
+            self.storage,
+            history=self.history,
+            notify=self._notify,
+        )
         self.app = create_app(
             storage=self.storage,
             keys=self.keys,
@@ -162,6 +175,7 @@ class ServerRuntime:
             engine=self.engine,
             query_workers=self._query_workers,
             rule_groups=self.rules.status,
+            extra_routes=[*alert_history_routes(self.history, time.time)],
         )
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(
@@ -188,11 +202,19 @@ class ServerRuntime:
     def _save_hosts(self) -> None:
         self._hosts.save(self.fleet.snapshot())
 
+    def _trim_history(self) -> None:
+        retention_ms = round(self.config.rules.history_retention * 1000)
+        self.history.delete_before(now_ms() - retention_ms)
+
+    def _notify(self, alerts: Sequence[Alert]) -> None:
+        """Hand alerts from the rules to the notifier."""
+
     async def serve(self, on_started: Callable[[str], None] = lambda url: None) -> None:
         """Serve until SIGINT/SIGTERM; calls ``on_started(url)`` once listening."""
         self._storage.start()
         self._host_saver.start()
         self._up_writer.start()
+        self._history_trimmer.start()
         self.rules.start()
         serving = asyncio.create_task(self._uvicorn.serve())
         while not self._uvicorn.started:
@@ -215,6 +237,8 @@ class ServerRuntime:
         storage (after serving has stopped)."""
         self.rules.stop()  # no rule or up writes into a closing storage
         self._up_writer.stop()
+        self._history_trimmer.stop()
+        self.history.close()
         self._host_saver.stop()
         self._query_workers.close()
         self._hosts.close()

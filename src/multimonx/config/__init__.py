@@ -29,6 +29,7 @@ from multimonx.config.loader import (
     parse_listen_address,
 )
 from multimonx.config.server import (
+    AlertingSection,
     IngestSection,
     QuerySection,
     RetentionSection,
@@ -58,6 +59,7 @@ __all__ = [
     "RetentionSection",
     "ServerConfig",
     "RulesSection",
+    "AlertingSection",
     "ServerWebSection",
     "SimpleSection",
     "SmartSection",

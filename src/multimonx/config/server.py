@@ -118,7 +118,17 @@ class RulesSection:
     server's working directory; ``default_pack`` adds the rules shipped with the server
     (``rules/default_rules.yml``); ``disabled`` names rules (of the pack or the files) not to
     evaluate; ``evaluation_interval`` applies to groups without their own ``interval``;
-    ``external_url`` is what templates see as ``$externalURL``.
+    ``external_url`` is what templates see as ``$externalURL`` and the base of the dashboard
+    links in notifications.
+
+    ``resend_delay``, ``for_outage_tolerance`` and ``for_grace_period`` are Prometheus's
+    ``--rules.alert.*`` flags: how often a firing alert is handed to the notifier again, how
+    long a server may have been down for an alert's ``for`` state to be restored after a
+    restart, and the least time an alert restored as pending waits before it fires. The
+    grace period defaults to 0 (Prometheus: 10m) so that every rule with a ``for`` (the
+    default pack's 2m and 5m rules too) resumes where it was: agents replay what they
+    spooled during the outage, so the first evaluations after a restart see complete data.
+    ``history_retention`` is how long alert history is kept.
     """
 
     files: tuple[str, ...] = ()
@@ -126,10 +136,44 @@ class RulesSection:
     disabled: tuple[str, ...] = ()
     evaluation_interval: Duration = 60.0
     external_url: str = ""
+    resend_delay: Duration = 60.0
+    for_outage_tolerance: Duration = 3600.0
+    for_grace_period: Duration = 0.0
+    history_retention: Duration = 90 * DAY
 
     def __post_init__(self) -> None:
         if self.evaluation_interval <= 0:
             raise ValueError("rules.evaluation_interval must be positive")
+        if self.resend_delay <= 0:
+            raise ValueError("rules.resend_delay must be positive")
+        if self.history_retention <= 0:
+            raise ValueError("rules.history_retention must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertingSection:
+    """Where alerts go. ``config_file`` is a notification configuration in Alertmanager's
+    format (route tree, receivers with ``webhook_configs`` and ``apprise_configs``,
+    ``inhibit_rules``, ``time_intervals``), relative paths resolved against the server's
+    working directory; without one, alerts are evaluated, shown and kept in the history but
+    not delivered. ``alertmanagers`` are base URLs of external Alertmanagers that every
+    alert is also sent to through their API v2 (Prometheus's ``alerting.alertmanagers``).
+    ``watch_interval`` is how often rule and notification files are checked for changes
+    (0: only on SIGHUP or ``POST /-/reload``)."""
+
+    config_file: str = ""
+    alertmanagers: tuple[str, ...] = ()
+    alertmanager_timeout: Duration = 10.0
+    watch_interval: Duration = 5.0
+
+    def __post_init__(self) -> None:
+        for url in self.alertmanagers:
+            if not url.startswith(("http://", "https://")):
+                raise ValueError(f"alerting.alertmanagers: {url!r} is not an http(s) URL")
+        if self.alertmanager_timeout <= 0:
+            raise ValueError("alerting.alertmanager_timeout must be positive")
+        if self.watch_interval < 0:
+            raise ValueError("alerting.watch_interval must not be negative")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +187,7 @@ class ServerConfig:
     query: QuerySection = field(default_factory=QuerySection)
     web: ServerWebSection = field(default_factory=ServerWebSection)
     rules: RulesSection = field(default_factory=RulesSection)
+    alerting: AlertingSection = field(default_factory=AlertingSection)
 
     def __post_init__(self) -> None:
         try:

@@ -302,6 +302,7 @@ def create_app(
     cors_origin: str = ".*",
     query_workers: QueryWorkers | None = None,
     rule_groups: Callable[[], Sequence[GroupStatus]] = tuple,
+    extra_routes: Sequence[BaseRoute] = (),
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The server's ASGI app over the given parts (built and owned by the caller).
@@ -311,7 +312,9 @@ def create_app(
     ``storage`` with Prometheus's default limits; ``cors_origin`` is the regex of browser
     origins allowed to read the API (``_Cors``); ``query_workers`` are the threads queries run
     in (default: Prometheus's 20); ``rule_groups`` gives the rule groups' state for
-    ``/api/v1/rules`` and ``/api/v1/alerts``; ``clock`` (Unix seconds) is a test seam.
+    ``/api/v1/rules`` and ``/api/v1/alerts``; ``extra_routes`` are the routes of parts the
+    composition root built (alert history, silences, notifications); ``clock`` (Unix
+    seconds) is a test seam.
     """
     if keys is None and ingest_config.require_api_key:
         raise ValueError("require_api_key is set but no key store was given")
@@ -346,6 +349,7 @@ def create_app(
             )
         ),
         *friendly_routes(FriendlyApi(engine, fleet, clock=clock, version=version, workers=workers)),
+        *extra_routes,
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     paths = frozenset(r.path for r in routes if isinstance(r, Route))

@@ -55,7 +55,13 @@ from multimonx.web.promparams import (
     time_param,
     timeout_param,
 )
-from multimonx.web.rulesapi import RULE_TYPES, alerts_data, rules_data
+from multimonx.web.rulesapi import (
+    ALERT_FILTERS,
+    ALERT_STATES,
+    RULE_TYPES,
+    alerts_data,
+    rules_data,
+)
 from multimonx.web.workers import QueryWorkers
 
 log = logging.getLogger(__name__)
@@ -325,7 +331,13 @@ class _Endpoints:
         return _Answer(orjson.dumps(rules_data(self.api.rule_groups(), rule_type)))
 
     def alerts(self, params: Params) -> _Answer:
-        return _Answer(orjson.dumps(alerts_data(self.api.rule_groups())))
+        labels = {
+            label: params.get(name) for name, label in ALERT_FILTERS.items() if params.has(name)
+        }
+        state = params.get("state").lower()
+        if state and state not in ALERT_STATES:
+            raise bad_data(f"state must be pending or firing, not {_json(state)}")
+        return _Answer(orjson.dumps(alerts_data(self.api.rule_groups(), labels, state)))
 
 
 _BYTE_UNITS = (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10))

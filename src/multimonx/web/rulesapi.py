@@ -4,7 +4,7 @@ from the rule manager's group statuses."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,8 +45,28 @@ def rules_data(groups: Sequence[GroupStatus], rule_type: str = "") -> dict[str, 
     return {"groups": out}
 
 
-def alerts_data(groups: Sequence[GroupStatus]) -> dict[str, Any]:
-    """``{"alerts": [...]}``: every pending and firing alert of every rule."""
+ALERT_FILTERS = {
+    "instance": "instance",
+    "host": "instance",
+    "alertname": "alertname",
+    "rule": "alertname",
+    "severity": "severity",
+}
+"""Our ``/api/v1/alerts`` filter parameters (absent in Prometheus) and the label each one
+compares: ``host`` and ``rule`` are the friendly names of ``instance`` and ``alertname``."""
+
+ALERT_STATES = ("pending", "firing")
+"""The values of ``/api/v1/alerts?state=``."""
+
+
+def alerts_data(
+    groups: Sequence[GroupStatus],
+    labels: Mapping[str, str] | None = None,
+    state: str = "",
+) -> dict[str, Any]:
+    """``{"alerts": [...]}``: every pending and firing alert of every rule, or those whose
+    labels have the given values and (``state``) that are in that state."""
+    wanted = labels or {}
     return {
         "alerts": [
             _alert(alert)
@@ -54,6 +74,8 @@ def alerts_data(groups: Sequence[GroupStatus]) -> dict[str, Any]:
             for rule in status.rules
             for alert in rule.alerts
             if alert.state is not AlertState.INACTIVE
+            and (not state or alert.state.value == state)
+            and all(alert.labels.get(k, "") == v for k, v in wanted.items())
         ]
     }
 
