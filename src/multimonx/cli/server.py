@@ -18,6 +18,7 @@ import uvicorn
 from multimonx import __version__
 from multimonx.cli.gctune import tune_gc, tune_malloc
 from multimonx.cli.keys import METADATA_FILE, open_keys
+from multimonx.cli.reload import Reloader
 from multimonx.cli.rules import load_rule_groups, rule_manager
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import UP_INTERVAL_S, FleetRegistry, UpWriter
@@ -37,6 +38,7 @@ from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.storage.tsdb.selfmetrics import tsdb_families
 from multimonx.web import QueryWorkers, create_app
 from multimonx.web.alerthistory import alert_history_routes
+from multimonx.web.lifecycle import lifecycle_routes
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +109,14 @@ class _UvicornServer(uvicorn.Server):
     uvicorn re-raises SIGINT/SIGTERM once it has stopped serving, so that the default action
     ends the process; for SIGTERM that would skip closing the storage. Here the signal only
     asks uvicorn to stop, and the composition root finishes the shutdown and exits 0.
+    SIGHUP reloads the rule files and the notification configuration, as in Prometheus.
     """
+
+    on_hangup: Callable[[], object] = staticmethod(lambda: None)
+    """What SIGHUP does (the runtime sets it to a reload); called on its own thread."""
+
+    def _hangup(self, signum: int, frame: object) -> None:
+        threading.Thread(target=self.on_hangup, name="reload", daemon=True).start()
 
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
@@ -116,6 +125,8 @@ class _UvicornServer(uvicorn.Server):
             return
         stop_signals = (signal.SIGINT, signal.SIGTERM)
         original = {sig: signal.signal(sig, self.handle_exit) for sig in stop_signals}
+        if hasattr(signal, "SIGHUP"):  # not on Windows
+            original[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._hangup)
         try:
             yield
         finally:
@@ -165,6 +176,16 @@ class ServerRuntime:
             history=self.history,
             notify=self._notify,
         )
+        self.reloader = Reloader(
+            lambda: load_rule_groups(config.rules),
+            self.rules.update,
+            lambda: [*config.rules.files, config.alerting.config_file],
+        )
+        self._watcher = (
+            PeriodicTask(self.reloader.check, config.alerting.watch_interval)
+            if config.alerting.watch_interval
+            else None
+        )
         self.app = create_app(
             storage=self.storage,
             keys=self.keys,
@@ -175,7 +196,10 @@ class ServerRuntime:
             engine=self.engine,
             query_workers=self._query_workers,
             rule_groups=self.rules.status,
-            extra_routes=[*alert_history_routes(self.history, time.time)],
+            extra_routes=[
+                *alert_history_routes(self.history, time.time),
+                *lifecycle_routes(self.reloader.reload),
+            ],
         )
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(
@@ -189,6 +213,7 @@ class ServerRuntime:
                 server_header=False,
             )
         )
+        self._uvicorn.on_hangup = self.reloader.reload
         tune_gc()  # the storage, its index and the host list are loaded
         tune_malloc()
 
@@ -216,6 +241,8 @@ class ServerRuntime:
         self._up_writer.start()
         self._history_trimmer.start()
         self.rules.start()
+        if self._watcher is not None:
+            self._watcher.start()
         serving = asyncio.create_task(self._uvicorn.serve())
         while not self._uvicorn.started:
             if serving.done():
@@ -235,6 +262,8 @@ class ServerRuntime:
     def close(self) -> None:
         """Stop the rule groups, save the host list, close the metadata files, then the
         storage (after serving has stopped)."""
+        if self._watcher is not None:
+            self._watcher.stop()  # no reload while shutting down
         self.rules.stop()  # no rule or up writes into a closing storage
         self._up_writer.stop()
         self._history_trimmer.stop()
