@@ -627,6 +627,16 @@ def test_routing_follows_continue_depth_first() -> None:
             ['6:22: inhibit_rules[0].source_match.1a: invalid label name "1a"'],
         ),
         (
+            "receiver not a mapping",
+            BASE + "- b\n",
+            ['5:3: receivers[1]: expected a mapping, got "b"'],
+        ),
+        (
+            "interval not a mapping",
+            BASE + "time_intervals: [t]\n",
+            ['5:18: time_intervals[0]: expected a mapping, got "t"'],
+        ),
+        (
             "interval without name",
             BASE + "time_intervals:\n- time_intervals: []\n",
             ["6:3: time_intervals[0].name: missing name in time interval"],

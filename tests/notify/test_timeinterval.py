@@ -185,3 +185,15 @@ def test_a_named_interval_contains_a_moment_if_any_spec_does() -> None:
     assert off_hours.contains(at("2026-12-07T23:00:00"))  # Monday night
     assert not off_hours.contains(at("2026-12-07T12:00:00"))  # Monday noon
     assert not TimeInterval("never").contains(at("2026-12-07T12:00:00"))
+
+
+@pytest.mark.parametrize(
+    ("tz", "expected"),
+    [("Asia/Tokyo", "Asia/Tokyo"), (":Asia/Tokyo", "Asia/Tokyo"), ("", None), ("Nowhere/X", None)],
+)
+def test_local_is_the_zone_of_the_tz_variable(
+    tz: str, expected: str | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", tz)
+    zone = parse_location("Local")
+    assert (None if zone is None else str(zone)) == expected

@@ -261,6 +261,8 @@ def _read_receivers(reader: NodeReader, node: yaml.Node | None) -> dict[str, Rec
     keys = frozenset({"name", "webhook_configs", "apprise_configs"})
     for path, item in reader.items(node, "receivers"):
         fields = reader.mapping(item, path, keys, _REFUSED_INTEGRATIONS.get)
+        if not isinstance(item, yaml.MappingNode):
+            continue
         name = reader.text(fields.get("name"), join(path, "name"))
         webhooks = [
             _read_webhook(reader, one_path, one)
@@ -379,6 +381,8 @@ def _read_time_intervals(
     for list_key in ("mute_time_intervals", "time_intervals"):
         for path, item in reader.items(fields.get(list_key), list_key):
             entry = reader.mapping(item, path, frozenset({"name", "time_intervals"}))
+            if not isinstance(item, yaml.MappingNode):
+                continue
             name = reader.text(entry.get("name"), join(path, "name"))
             specs_path = join(path, "time_intervals")
             specs = tuple(

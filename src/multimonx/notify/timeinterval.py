@@ -21,6 +21,7 @@ them, and they can never match).
 from __future__ import annotations
 
 import calendar
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -165,13 +166,28 @@ def parse_year_range(text: str) -> Range:
 
 
 def parse_location(text: str) -> tzinfo | None:
-    """The zone of an IANA name (``Europe/Berlin``); ``UTC`` or empty text is UTC (None)."""
+    """The zone of an IANA name (``Europe/Berlin``); ``UTC`` or empty text is UTC (None);
+    ``Local`` is the machine's zone, as Go finds it (``$TZ``, else ``/etc/localtime``, else
+    UTC)."""
     if text in ("", "UTC"):
         return None
+    if text == "Local":
+        return _local_zone()
     try:
         return ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
         raise TimeIntervalError(f"unknown time zone {text}") from None
+
+
+def _local_zone() -> tzinfo | None:
+    name = os.environ.get("TZ")
+    try:
+        if name is not None:
+            return ZoneInfo(name.removeprefix(":")) if name.removeprefix(":") else None
+        with open("/etc/localtime", "rb") as file:
+            return ZoneInfo.from_file(file, key="Local")
+    except (OSError, ValueError, ZoneInfoNotFoundError):
+        return None
 
 
 def _minutes(text: str) -> int:
