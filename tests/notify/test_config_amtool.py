@@ -7,6 +7,7 @@ lists what Alertmanager accepts and we refuse on purpose."""
 from __future__ import annotations
 
 import itertools
+import json
 import random
 import shutil
 import subprocess
@@ -261,3 +262,68 @@ def test_labels_route_to_the_receivers_amtool_finds(labels: dict[str, str]) -> N
     config = load_notify_config(config_path)
     ours = [route.opts.receiver for route in config.route.match(Labels.of(labels))]
     assert amtool_receivers(config_path, labels, ours) == ours
+
+
+VALUE_PIECES = [
+    "a",
+    "x|y",
+    '"',
+    "\\",
+    ",",
+    " ",
+    "}",
+    "{",
+    '\\"',
+    "\\n",
+    "\\\\",
+    "é",
+    ".*",
+    "(",
+    "=",
+]
+
+
+def matcher_texts(count: int) -> list[str]:
+    """Matcher list strings built from awkward pieces (quotes, escapes, commas, braces), a
+    fixed sample: many valid, many not."""
+    rng = random.Random(9)
+
+    def one() -> str:
+        name = rng.choice(["a", "b_c", ":x", " sev "])
+        value = "".join(rng.choice(VALUE_PIECES) for _ in range(rng.randint(0, 4)))
+        quoted = rng.random() < 0.5
+        return name + rng.choice(["=", "!=", "=~", "!~"]) + (f'"{value}"' if quoted else value)
+
+    texts = {",".join(one() for _ in range(rng.randint(1, 3))) for _ in range(count)}
+    return sorted(f"{{{t}}}" if len(t) % 3 == 0 else t for t in texts)
+
+
+def amtool_route_line(path: Path) -> str:
+    """How ``amtool config routes`` prints the root's only child: its matchers."""
+    result = subprocess.run(
+        ["amtool", "config", "routes", f"--config.file={path}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    (line,) = [one for one in result.stdout.splitlines() if one.endswith("receiver: child")]
+    return line.split("── ", 1)[1].removesuffix("  receiver: child")
+
+
+@pytest.mark.parametrize("text", matcher_texts(120))
+def test_matcher_strings_are_read_and_rendered_as_amtool_does(text: str, tmp_path: Path) -> None:
+    path = tmp_path / "alertmanager.yml"
+    path.write_text(
+        ROOT
+        + f"  routes:\n  - matchers: [{json.dumps(text)}]\n    receiver: child\n"
+        + RECEIVER
+        + "- name: child\n"
+    )
+    accepted = amtool_accepts(path)
+    assert we_accept(path) is accepted
+    if accepted:
+        (child,) = load_notify_config(path).route.routes
+        expected = amtool_route_line(path)
+        if expected != "default-route":  # how amtool prints a route without matchers
+            assert child.key == "{}/" + expected
