@@ -154,39 +154,43 @@ def _apprise_hint(scheme: str) -> str:
     return f"not supported: use apprise_configs with a {scheme} URL"
 
 
-_REFUSED_INTEGRATIONS = {
-    "email_configs": _apprise_hint("mailto:// (or mailtos://)"),
-    "pagerduty_configs": _apprise_hint("pagerduty://"),
-    "slack_configs": _apprise_hint("slack://"),
-    "opsgenie_configs": _apprise_hint("opsgenie://"),
-    "wechat_configs": _apprise_hint("wechat://"),
-    "pushover_configs": _apprise_hint("pover://"),
-    "victorops_configs": _apprise_hint("victorops://"),
-    "sns_configs": _apprise_hint("sns://"),
-    "telegram_configs": _apprise_hint("tgram://"),
-    "webex_configs": _apprise_hint("wxteams://"),
-    "discord_configs": _apprise_hint("discord://"),
-    "msteams_configs": _apprise_hint("workflows:// (Power Automate, for Microsoft Teams)"),
-    "msteamsv2_configs": _apprise_hint("workflows:// (Power Automate, for Microsoft Teams)"),
-    "jira_configs": _apprise_hint("jira://"),
-    "rocketchat_configs": _apprise_hint("rocket://"),
-    "mattermost_configs": _apprise_hint("mmost://"),
-    "incidentio_configs": _apprise_hint("incidentio://"),
-}
-_GLOBAL_PREFIXES = {
-    "smtp_": "e-mail goes through apprise_configs with a mailto:// URL, which carries "
-    "the server, sender and credentials",
-    "slack_": "put the Slack webhook in an apprise_configs slack:// URL",
-    "pagerduty_": "put the routing key in an apprise_configs pagerduty:// URL",
-    "opsgenie_": "put the API key in an apprise_configs opsgenie:// URL",
-    "wechat_": "put the credentials in an apprise_configs wechat:// URL",
-    "victorops_": "put the API key in an apprise_configs victorops:// URL",
-    "telegram_": "put the bot token in an apprise_configs tgram:// URL",
-    "webex_": "put the token in an apprise_configs wxteams:// URL",
-    "rocketchat_": "put the token in an apprise_configs rocket:// URL",
-    "jira_": "put the credentials in an apprise_configs jira:// URL",
-    "http_config": "webhook and apprise URLs carry their own credentials",
-}
+_REFUSED_INTEGRATIONS = MappingProxyType(
+    {
+        "email_configs": _apprise_hint("mailto:// (or mailtos://)"),
+        "pagerduty_configs": _apprise_hint("pagerduty://"),
+        "slack_configs": _apprise_hint("slack://"),
+        "opsgenie_configs": _apprise_hint("opsgenie://"),
+        "wechat_configs": _apprise_hint("wechat://"),
+        "pushover_configs": _apprise_hint("pover://"),
+        "victorops_configs": _apprise_hint("victorops://"),
+        "sns_configs": _apprise_hint("sns://"),
+        "telegram_configs": _apprise_hint("tgram://"),
+        "webex_configs": _apprise_hint("wxteams://"),
+        "discord_configs": _apprise_hint("discord://"),
+        "msteams_configs": _apprise_hint("workflows:// (Power Automate, for Microsoft Teams)"),
+        "msteamsv2_configs": _apprise_hint("workflows:// (Power Automate, for Microsoft Teams)"),
+        "jira_configs": _apprise_hint("jira://"),
+        "rocketchat_configs": _apprise_hint("rocket://"),
+        "mattermost_configs": _apprise_hint("mmost://"),
+        "incidentio_configs": _apprise_hint("incidentio://"),
+    }
+)
+_GLOBAL_PREFIXES = MappingProxyType(
+    {
+        "smtp_": "e-mail goes through apprise_configs with a mailto:// URL, which carries "
+        "the server, sender and credentials",
+        "slack_": "put the Slack webhook in an apprise_configs slack:// URL",
+        "pagerduty_": "put the routing key in an apprise_configs pagerduty:// URL",
+        "opsgenie_": "put the API key in an apprise_configs opsgenie:// URL",
+        "wechat_": "put the credentials in an apprise_configs wechat:// URL",
+        "victorops_": "put the API key in an apprise_configs victorops:// URL",
+        "telegram_": "put the bot token in an apprise_configs tgram:// URL",
+        "webex_": "put the token in an apprise_configs wxteams:// URL",
+        "rocketchat_": "put the token in an apprise_configs rocket:// URL",
+        "jira_": "put the credentials in an apprise_configs jira:// URL",
+        "http_config": "webhook and apprise URLs carry their own credentials",
+    }
+)
 _TEMPLATES_REFUSED = (
     "notification template files are not supported: write the message in apprise_configs' "
     "title and body (templates over the notification data)"
@@ -206,12 +210,14 @@ _INHIBIT_KEYS = frozenset(
         "equal",
     }
 )
-_RANGE_PARSERS: dict[str, Callable[[str], Range]] = {
-    "weekdays": parse_weekday_range,
-    "days_of_month": parse_day_of_month_range,
-    "months": parse_month_range,
-    "years": parse_year_range,
-}
+_RANGE_PARSERS: Mapping[str, Callable[[str], Range]] = MappingProxyType(
+    {
+        "weekdays": parse_weekday_range,
+        "days_of_month": parse_day_of_month_range,
+        "months": parse_month_range,
+        "years": parse_year_range,
+    }
+)
 _SPEC_KEYS = frozenset({"times", "location", *_RANGE_PARSERS})
 _URL_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S+")
 

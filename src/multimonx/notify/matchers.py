@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 
 from multimonx.model import Matcher, MatchType, valid_label_name
 
@@ -31,8 +32,10 @@ _MATCHER_RE = re.compile(
     rf"{_BLANK}*([a-zA-Z_:][a-zA-Z0-9_:]*){_BLANK}*(=~|=|!=|!~){_BLANK}*(.*?){_BLANK}*\Z",
     re.DOTALL,
 )
-_OPERATORS = {op.value: op for op in MatchType}
-_TYPE_ORDER = {op: rank for rank, op in enumerate(MatchType)}  # =, !=, =~, !~ as Go numbers them
+_OPERATORS = MappingProxyType({op.value: op for op in MatchType})
+_TYPE_ORDER = MappingProxyType(
+    {op: rank for rank, op in enumerate(MatchType)}
+)  # =, !=, =~, !~ as Go numbers them
 
 
 def parse_matcher(text: str) -> Matcher:
