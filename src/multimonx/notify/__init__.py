@@ -3,6 +3,17 @@ deduplication and retries of Alertmanager, and the integrations that deliver (Al
 ``dispatch``, ``silence``, ``inhibit`` and ``notify`` packages in one)."""
 
 from multimonx.notify.alert import Alert, fingerprint
+from multimonx.notify.config import (
+    AppriseConfig,
+    InhibitRule,
+    NotifyConfig,
+    NotifyConfigError,
+    ReceiverConfig,
+    WebhookConfig,
+    load_notify_config,
+    parse_notify_config,
+)
+from multimonx.notify.matchers import MatcherError, parse_matcher, parse_matchers
 from multimonx.notify.notification import (
     DeliveryError,
     GroupStatus,
@@ -10,14 +21,29 @@ from multimonx.notify.notification import (
     Notification,
 )
 from multimonx.notify.route import Route, RouteOpts
+from multimonx.notify.timeinterval import TimeInterval, TimeIntervalError, TimeSpec
 
 __all__ = [
     "Alert",
+    "AppriseConfig",
     "DeliveryError",
     "GroupStatus",
+    "InhibitRule",
     "Integration",
+    "MatcherError",
     "Notification",
+    "NotifyConfig",
+    "NotifyConfigError",
+    "ReceiverConfig",
     "Route",
     "RouteOpts",
+    "TimeInterval",
+    "TimeIntervalError",
+    "TimeSpec",
+    "WebhookConfig",
     "fingerprint",
+    "load_notify_config",
+    "parse_matcher",
+    "parse_matchers",
+    "parse_notify_config",
 ]
