@@ -1,7 +1,7 @@
 """Rules in the composition root: ``multimonx check rules`` and ``multimonx test rules``
 (as ``promtool check rules`` and ``promtool test rules``, same output shape and exit
-status), and the rule files of the server's config loaded and wired to its engine and
-storage."""
+status), the rule files of the server's config loaded and wired to its engine and
+storage, and the alert rules of the REST API evaluated beside them."""
 
 from __future__ import annotations
 
@@ -13,14 +13,18 @@ from typing import TextIO
 
 from multimonx.cli.errors import UsageError
 from multimonx.config import RulesSection
+from multimonx.promql.catalog import Catalog
 from multimonx.promql.engine import Engine
 from multimonx.rules import RuleFileError, RuleGroup, load_rule_file
 from multimonx.rules.alerting import OutputSample, RuleEvalError
+from multimonx.rules.apirules import ApiRule, api_rule_groups, load_api_rules
 from multimonx.rules.defaults import default_pack, without
 from multimonx.rules.manager import RuleManager
 from multimonx.rules.query import engine_query
 from multimonx.rules.ruletest import RuleTestError, run_test_file
 from multimonx.storage import Storage, StorageError
+from multimonx.storage.rulestore import RuleStore
+from multimonx.web.rulesrest import AlertRulesApi
 
 
 def check_rule_files(paths: Sequence[Path], out: TextIO) -> int:
@@ -118,3 +122,22 @@ def rule_manager(
     )
     manager.update(groups)
     return manager
+
+
+def with_api_rules(
+    file_groups: Sequence[RuleGroup], store: RuleStore, catalog: Catalog
+) -> list[RuleGroup]:
+    """``file_groups``, then the group of the enabled alert rules stored through the API."""
+    return [*file_groups, *api_rule_groups(load_api_rules(store.list(), catalog), catalog)]
+
+
+def alert_rules_api(
+    manager: RuleManager, file_groups: Sequence[RuleGroup], store: RuleStore, catalog: Catalog
+) -> AlertRulesApi:
+    """The alert-rule REST API over ``store``: after every change, ``manager`` evaluates
+    ``file_groups`` and the API rules' group (a group that stays keeps its alerts' state)."""
+
+    def apply(rules: Sequence[ApiRule]) -> None:
+        manager.update([*file_groups, *api_rule_groups(rules, catalog)])
+
+    return AlertRulesApi(store, apply, catalog=catalog)

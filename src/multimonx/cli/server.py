@@ -18,10 +18,11 @@ import uvicorn
 from multimonx import __version__
 from multimonx.cli.gctune import tune_gc, tune_malloc
 from multimonx.cli.keys import METADATA_FILE, open_keys
-from multimonx.cli.rules import load_rule_groups, rule_manager
+from multimonx.cli.rules import alert_rules_api, load_rule_groups, rule_manager, with_api_rules
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import UP_INTERVAL_S, FleetRegistry, UpWriter
 from multimonx.model import MetricFamily
+from multimonx.promql.catalog import load_catalog
 from multimonx.promql.engine import Engine
 from multimonx.storage import (
     HostStore,
@@ -31,6 +32,7 @@ from multimonx.storage import (
     PeriodicTask,
     Storage,
 )
+from multimonx.storage.rulestore import RuleStore
 from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.storage.tsdb.selfmetrics import tsdb_families
 from multimonx.web import QueryWorkers, create_app
@@ -151,7 +153,14 @@ class ServerRuntime:
             timeout_s=config.query.timeout,
             max_samples=config.query.max_samples,
         )
-        self.rules = rule_manager(config.rules, rule_groups, self.engine, self.storage)
+        self._rule_store = RuleStore(data_dir / METADATA_FILE)  # alert rules of the REST API
+        catalog = load_catalog()
+        self.rules = rule_manager(
+            config.rules,
+            with_api_rules(rule_groups, self._rule_store, catalog),
+            self.engine,
+            self.storage,
+        )
         self.app = create_app(
             storage=self.storage,
             keys=self.keys,
@@ -162,6 +171,7 @@ class ServerRuntime:
             engine=self.engine,
             query_workers=self._query_workers,
             rule_groups=self.rules.status,
+            alert_rules=alert_rules_api(self.rules, rule_groups, self._rule_store, catalog),
         )
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(
@@ -217,6 +227,7 @@ class ServerRuntime:
         self._up_writer.stop()
         self._host_saver.stop()
         self._query_workers.close()
+        self._rule_store.close()
         self._hosts.close()
         self.keys.close()
         self._storage.close()

@@ -37,6 +37,7 @@ from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailabl
 from multimonx.web.envelope import error_response, json_response
 from multimonx.web.friendly import FriendlyApi, friendly_routes
 from multimonx.web.promapi import PrometheusApi, prometheus_routes
+from multimonx.web.rulesrest import AlertRulesApi, alert_rule_routes
 from multimonx.web.selfmetrics import ServerMetrics
 from multimonx.web.workers import QueryWorkers
 
@@ -302,6 +303,7 @@ def create_app(
     cors_origin: str = ".*",
     query_workers: QueryWorkers | None = None,
     rule_groups: Callable[[], Sequence[GroupStatus]] = tuple,
+    alert_rules: AlertRulesApi | None = None,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The server's ASGI app over the given parts (built and owned by the caller).
@@ -311,7 +313,8 @@ def create_app(
     ``storage`` with Prometheus's default limits; ``cors_origin`` is the regex of browser
     origins allowed to read the API (``_Cors``); ``query_workers`` are the threads queries run
     in (default: Prometheus's 20); ``rule_groups`` gives the rule groups' state for
-    ``/api/v1/rules`` and ``/api/v1/alerts``; ``clock`` (Unix seconds) is a test seam.
+    ``/api/v1/rules`` and ``/api/v1/alerts``; ``alert_rules``, when given, serves
+    ``/api/v1/alerts/rules`` (``web.rulesrest``); ``clock`` (Unix seconds) is a test seam.
     """
     if keys is None and ingest_config.require_api_key:
         raise ValueError("require_api_key is set but no key store was given")
@@ -346,6 +349,7 @@ def create_app(
             )
         ),
         *friendly_routes(FriendlyApi(engine, fleet, clock=clock, version=version, workers=workers)),
+        *(alert_rule_routes(alert_rules) if alert_rules is not None else ()),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     paths = frozenset(r.path for r in routes if isinstance(r, Route))
