@@ -28,6 +28,7 @@ from multimonx.web import create_app
 from multimonx.web.rulesrest import MAX_BODY_BYTES, AlertRulesApi, merge_patch
 
 RULES = "/api/v1/alerts/rules"
+_JSON = {"Content-Type": "application/json"}
 CATALOG = load_catalog()
 DISK: dict[str, Any] = {
     "name": "DiskAlmostFull",
@@ -51,14 +52,24 @@ class _Server:
     manager: RuleManager
     applied: list[list[ApiRule]]
 
-    def call(self, method: str, path: str, body: object = None, raw: bytes | None = None) -> Any:
-        return asyncio.run(self._call(method, path, body, raw))
+    def call(
+        self,
+        method: str,
+        path: str,
+        body: object = None,
+        raw: bytes | None = None,
+        content_type: str = "application/json",
+    ) -> Any:
+        return asyncio.run(self._call(method, path, body, raw, content_type))
 
-    async def _call(self, method: str, path: str, body: object, raw: bytes | None) -> Any:
+    async def _call(
+        self, method: str, path: str, body: object, raw: bytes | None, content_type: str
+    ) -> Any:
         transport = httpx.ASGITransport(app=self.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             content = raw if raw is not None else None if body is None else orjson.dumps(body)
-            return await client.request(method, path, content=content)
+            headers = {"Content-Type": content_type} if content_type else {}
+            return await client.request(method, path, content=content, headers=headers)
 
     def ok(self, method: str, path: str, body: object = None, status: int = 200) -> Any:
         response = self.call(method, path, body)
@@ -258,6 +269,26 @@ def test_bodies_that_are_not_json_objects_are_refused(
     assert server.applied == []
 
 
+@pytest.mark.parametrize(
+    "content_type", ["", "text/plain", "application/x-www-form-urlencoded", "multipart/form-data"]
+)
+def test_bodies_must_be_sent_as_json(server: _Server, content_type: str) -> None:
+    response = server.call("POST", RULES, DOWN, content_type=content_type)
+    assert response.status_code == 415
+    assert response.json()["errorType"] == "unsupported_media_type"
+    rule = server.ok("POST", RULES, DOWN, 201)
+    response = server.call(
+        "PATCH", f"{RULES}/{rule['id']}", {"for": "2m"}, content_type="text/plain"
+    )
+    assert response.status_code == 415
+    for accepted in ("application/json; charset=utf-8", "application/merge-patch+json"):
+        response = server.call(
+            "PATCH", f"{RULES}/{rule['id']}", {"for": "2m"}, content_type=accepted
+        )
+        assert response.status_code == 200, response.text
+    assert server.store.list()[0].definition["for"] == "2m"
+
+
 def test_every_bad_field_is_listed_and_nothing_is_stored(server: _Server) -> None:
     response = server.call(
         "POST",
@@ -306,7 +337,7 @@ def test_concurrent_creations_of_one_name_let_one_through(server: _Server) -> No
         transport = httpx.ASGITransport(app=server.app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
             responses = await asyncio.gather(
-                *(client.post(RULES, content=orjson.dumps(DOWN)) for _ in range(8))
+                *(client.post(RULES, content=orjson.dumps(DOWN), headers=_JSON) for _ in range(8))
             )
         return sorted(r.status_code for r in responses)
 

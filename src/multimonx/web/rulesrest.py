@@ -8,6 +8,8 @@ Routes:
 - ``PUT /api/v1/alerts/rules/{id}``: replace the definition.
 - ``PATCH /api/v1/alerts/rules/{id}``: change some fields (a JSON merge patch, RFC 7396:
   ``{"enabled": false}``; ``null`` removes a field).
+
+Bodies are JSON (``Content-Type: application/json``, or ``application/merge-patch+json``).
 - ``DELETE /api/v1/alerts/rules/{id}``: delete (the rule as it was).
 
 A change is validated in full before anything is stored (every bad field listed in one 400,
@@ -48,6 +50,9 @@ log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 64 * 1024
 """The largest rule body accepted."""
+JSON_MEDIA_TYPES = frozenset({"application/json", "application/merge-patch+json"})
+"""The content types of a body. Requiring one keeps a page of another site from changing
+rules with a form or a plain-text POST, which browsers send without asking first (CORS)."""
 RULES_PATH = "/api/v1/alerts/rules"
 
 
@@ -256,7 +261,12 @@ def merge_patch(target: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]
 
 
 async def _read_json(request: Request) -> object:
-    """The request's JSON body (at most ``MAX_BODY_BYTES``)."""
+    """The request's JSON body (at most ``MAX_BODY_BYTES``, of a ``JSON_MEDIA_TYPES`` type)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type not in JSON_MEDIA_TYPES:
+        raise _BadRequestError(
+            415, "unsupported_media_type", "send the rule as JSON (Content-Type: application/json)"
+        )
     declared = request.headers.get("content-length")
     too_large = _BadRequestError(413, "too_large", f"body exceeds the {MAX_BODY_BYTES}-byte limit")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
