@@ -365,7 +365,8 @@ def test_the_manager_notifies_records_history_and_restores_for_state_after_a_res
     finally:
         manager.stop()
     ((name, mint, maxt),) = queried  # restored once, after the second evaluation
-    assert name == "Always" and maxt - mint == MIN
+    assert name == "Always"
+    assert maxt - mint == MIN
     (status,) = manager.status()
     (alert,) = status.rules[0].alerts
     # active since 1000 s, long past its hour of `for`: it was firing before the restart,

@@ -71,7 +71,8 @@ def test_filters(history: AlertHistory, where: HistoryFilter, times: list[int]) 
 def test_events_round_trip_with_labels_annotations_and_nan_values(history: AlertHistory) -> None:
     resolved, firing = history.query(HistoryFilter(2000, 4000, instance="web-1"))
     assert firing == _event(2000, "web-1")
-    assert resolved.phase is AlertPhase.RESOLVED and math.isnan(resolved.value)
+    assert resolved.phase is AlertPhase.RESOLVED
+    assert math.isnan(resolved.value)
 
 
 def test_hostile_label_values_are_stored_verbatim(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Rules in the composition root: ``multimonx check rules`` and ``multimonx test rules``
 (as ``promtool check rules`` and ``promtool test rules``, same output shape and exit
-status), and the rule files of the server's config loaded and wired to its engine and
-storage."""
+status), the rule files of the server's config loaded and wired to its engine and
+storage, and the alert rules of the REST API evaluated beside them."""
 
 from __future__ import annotations
 

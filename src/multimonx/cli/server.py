@@ -9,21 +9,19 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Callable, Coroutine, Iterator, Sequence
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
 import uvicorn
 
 from multimonx import __version__
+from multimonx.cli.alerting import AlertingRuntime, load_alerting_files
 from multimonx.cli.gctune import tune_gc, tune_malloc
 from multimonx.cli.keys import METADATA_FILE, open_keys
-from multimonx.cli.reload import Reloader
-from multimonx.cli.rules import load_rule_groups, rule_manager
 from multimonx.config import ServerConfig, StorageSection, parse_listen_address
 from multimonx.ingest import UP_INTERVAL_S, FleetRegistry, UpWriter
-from multimonx.model import MetricFamily, now_ms
-from multimonx.notify import Alert
+from multimonx.model import MetricFamily
 from multimonx.promql.engine import Engine
 from multimonx.storage import (
     HostStore,
@@ -33,19 +31,15 @@ from multimonx.storage import (
     PeriodicTask,
     Storage,
 )
-from multimonx.storage.alerthistory import AlertHistory
 from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.storage.tsdb.selfmetrics import tsdb_families
 from multimonx.web import QueryWorkers, create_app
-from multimonx.web.alerthistory import alert_history_routes
-from multimonx.web.lifecycle import lifecycle_routes
 
 log = logging.getLogger(__name__)
 
 JOURNAL_FILE = "journal.db"
 TSDB_DIR = "tsdb"
 HOST_SAVE_INTERVAL_S = 30.0
-HISTORY_TRIM_INTERVAL_S = 3600.0
 
 
 class StorageRuntime:
@@ -146,7 +140,7 @@ class ServerRuntime:
     def __init__(self, config: ServerConfig, data_dir: Path) -> None:
         self.config = config
         self.data_dir = data_dir
-        rule_groups = load_rule_groups(config.rules)  # before anything is opened
+        files = load_alerting_files(config)  # before anything is opened: a bad file stops here
         self._storage = StorageRuntime(config.storage, data_dir)
         self.storage = self._storage.storage
         self.keys = open_keys(data_dir)
@@ -166,26 +160,7 @@ class ServerRuntime:
             timeout_s=config.query.timeout,
             max_samples=config.query.max_samples,
         )
-        self.history = AlertHistory(data_dir / METADATA_FILE)
-        self._history_trimmer = PeriodicTask(self._trim_history, HISTORY_TRIM_INTERVAL_S)
-        self.rules = rule_manager(
-            config.rules,
-            rule_groups,
-            self.engine,
-            self.storage,
-            history=self.history,
-            notify=self._notify,
-        )
-        self.reloader = Reloader(
-            lambda: load_rule_groups(config.rules),
-            self.rules.update,
-            lambda: [*config.rules.files, config.alerting.config_file],
-        )
-        self._watcher = (
-            PeriodicTask(self.reloader.check, config.alerting.watch_interval)
-            if config.alerting.watch_interval
-            else None
-        )
+        self.alerting = AlertingRuntime(config, files, self.engine, self.storage, data_dir)
         self.app = create_app(
             storage=self.storage,
             keys=self.keys,
@@ -195,11 +170,8 @@ class ServerRuntime:
             cors_origin=config.web.cors_origin,
             engine=self.engine,
             query_workers=self._query_workers,
-            rule_groups=self.rules.status,
-            extra_routes=[
-                *alert_history_routes(self.history, time.time),
-                *lifecycle_routes(self.reloader.reload),
-            ],
+            rule_groups=self.alerting.rules.status,
+            extra_routes=self.alerting.routes(),
         )
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(
@@ -213,7 +185,7 @@ class ServerRuntime:
                 server_header=False,
             )
         )
-        self._uvicorn.on_hangup = self.reloader.reload
+        self._uvicorn.on_hangup = self.alerting.reloader.reload
         tune_gc()  # the storage, its index and the host list are loaded
         tune_malloc()
 
@@ -227,22 +199,12 @@ class ServerRuntime:
     def _save_hosts(self) -> None:
         self._hosts.save(self.fleet.snapshot())
 
-    def _trim_history(self) -> None:
-        retention_ms = round(self.config.rules.history_retention * 1000)
-        self.history.delete_before(now_ms() - retention_ms)
-
-    def _notify(self, alerts: Sequence[Alert]) -> None:
-        """Hand alerts from the rules to the notifier."""
-
     async def serve(self, on_started: Callable[[str], None] = lambda url: None) -> None:
         """Serve until SIGINT/SIGTERM; calls ``on_started(url)`` once listening."""
         self._storage.start()
         self._host_saver.start()
         self._up_writer.start()
-        self._history_trimmer.start()
-        self.rules.start()
-        if self._watcher is not None:
-            self._watcher.start()
+        self.alerting.start()
         serving = asyncio.create_task(self._uvicorn.serve())
         while not self._uvicorn.started:
             if serving.done():
@@ -260,14 +222,10 @@ class ServerRuntime:
         await serving
 
     def close(self) -> None:
-        """Stop the rule groups, save the host list, close the metadata files, then the
-        storage (after serving has stopped)."""
-        if self._watcher is not None:
-            self._watcher.stop()  # no reload while shutting down
-        self.rules.stop()  # no rule or up writes into a closing storage
+        """Stop alerting and the up writer, save the host list, close the metadata files,
+        then the storage (after serving has stopped)."""
+        self.alerting.close()  # no rule or up writes into a closing storage
         self._up_writer.stop()
-        self._history_trimmer.stop()
-        self.history.close()
         self._host_saver.stop()
         self._query_workers.close()
         self._hosts.close()

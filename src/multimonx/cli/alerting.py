@@ -1,0 +1,186 @@
+"""Alerting in the composition root: the rules (default pack, rule files, rules of the REST
+API), the alert history, the notification configuration, and their reloads.
+
+What the files say (rule groups and the notification configuration) is loaded together and
+applied together: at start before anything is opened, and on every reload, where a bad file
+leaves everything running as it was. Rules of the REST API are stored in the metadata
+database and applied on every change; a rule's channels must name receivers of the current
+notification configuration, and a reload that would drop a receiver a rule uses is refused.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.routing import BaseRoute
+
+from multimonx.cli.errors import UsageError
+from multimonx.cli.keys import METADATA_FILE
+from multimonx.cli.reload import Reloader
+from multimonx.cli.rules import load_rule_groups, rule_manager
+from multimonx.config import ServerConfig
+from multimonx.model import now_ms
+from multimonx.notify import Alert
+from multimonx.notify.channels import UnknownChannelError, with_channel_routes
+from multimonx.notify.config import NotifyConfig, NotifyConfigError, load_notify_config
+from multimonx.notify.route import Route, RouteOpts
+from multimonx.promql.catalog import load_catalog
+from multimonx.promql.engine import Engine
+from multimonx.rules import RuleGroup
+from multimonx.rules.apirules import ApiRule, api_rule_groups, channel_routes, load_api_rules
+from multimonx.storage import PeriodicTask, Storage
+from multimonx.storage.alerthistory import AlertHistory
+from multimonx.storage.rulestore import RuleStore
+from multimonx.web.alerthistory import alert_history_routes
+from multimonx.web.lifecycle import lifecycle_routes
+from multimonx.web.rulesrest import AlertRulesApi, alert_rule_routes
+
+HISTORY_TRIM_INTERVAL_S = 3600.0
+DEFAULT_RECEIVER = "default"
+
+NO_NOTIFICATIONS = NotifyConfig(route=Route(RouteOpts(receiver=DEFAULT_RECEIVER)), receivers={})
+"""Without ``alerting.config_file``: every alert goes to one receiver with no integration,
+so alerts are grouped and shown but not delivered."""
+
+
+@dataclass(frozen=True, slots=True)
+class AlertingFiles:
+    """What the configuration's files say: the rule groups to evaluate (default pack and
+    rule files, without the disabled rules) and the notification configuration."""
+
+    rule_groups: tuple[RuleGroup, ...]
+    notify: NotifyConfig
+
+
+def load_alerting_files(config: ServerConfig) -> AlertingFiles:
+    """Load every rule file and the notification configuration; raises UsageError listing
+    every problem of every file."""
+    errors: list[str] = []
+    groups: list[RuleGroup] = []
+    try:
+        groups = load_rule_groups(config.rules)
+    except UsageError as err:
+        errors.append(str(err))
+    notify = NO_NOTIFICATIONS
+    if config.alerting.config_file:
+        try:
+            notify = load_notify_config(Path(config.alerting.config_file))
+        except NotifyConfigError as err:
+            errors.append("the notification configuration is not valid:\n" + "\n".join(err.errors))
+    if errors:
+        raise UsageError("\n".join(errors))
+    return AlertingFiles(tuple(groups), notify)
+
+
+class AlertingRuntime:
+    """The rules, their history and their notifications, built from the configuration and
+    the files loaded at start. ``start`` once serving; ``close`` before storage closes."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        files: AlertingFiles,
+        engine: Engine,
+        storage: Storage,
+        data_dir: Path,
+    ) -> None:
+        self._config = config
+        self._lock = threading.Lock()
+        self._files = files
+        self.catalog = load_catalog()
+        self.history = AlertHistory(data_dir / METADATA_FILE)
+        self.rule_store = RuleStore(data_dir / METADATA_FILE)  # the REST API's rules
+        self._api_rules = load_api_rules(self.rule_store.list(), self.catalog)
+        self._trimmer = PeriodicTask(self._trim_history, HISTORY_TRIM_INTERVAL_S)
+        self.rules = rule_manager(
+            config.rules,
+            self._rule_groups(),
+            engine,
+            storage,
+            history=self.history,
+            notify=self.notify,
+        )
+        self.reloader = Reloader(
+            self._load_files,
+            self._apply_files,
+            lambda: [*config.rules.files, config.alerting.config_file],
+        )
+        self._watcher = (
+            PeriodicTask(self.reloader.check, config.alerting.watch_interval)
+            if config.alerting.watch_interval
+            else None
+        )
+        self.rules_api = AlertRulesApi(
+            self.rule_store,
+            self._apply_api_rules,
+            receivers=lambda: frozenset(self._files.notify.receivers),
+            catalog=self.catalog,
+        )
+
+    def routes(self) -> list[BaseRoute]:
+        """The HTTP routes of alerting: history, rules of the REST API, reload."""
+        return [
+            *alert_history_routes(self.history, time.time),
+            *alert_rule_routes(self.rules_api),
+            *lifecycle_routes(self.reloader.reload),
+        ]
+
+    def notify(self, alerts: Sequence[Alert]) -> None:
+        """Hand alerts from the rules to the notifier."""
+
+    def start(self) -> None:
+        """Start evaluating rules, trimming history and watching files."""
+        self._trimmer.start()
+        self.rules.start()
+        if self._watcher is not None:
+            self._watcher.start()
+
+    def close(self) -> None:
+        """Stop watching (no reload while shutting down), stop the rules (no more writes
+        into a closing storage), then close the history and the rule store."""
+        if self._watcher is not None:
+            self._watcher.stop()
+        self.rules.stop()
+        self._trimmer.stop()
+        self.history.close()
+        self.rule_store.close()
+
+    def _rule_groups(self) -> list[RuleGroup]:
+        return [*self._files.rule_groups, *api_rule_groups(self._api_rules, self.catalog)]
+
+    def _notify_config(self, files: AlertingFiles, api_rules: Sequence[ApiRule]) -> NotifyConfig:
+        """The notification configuration with the routes of the API rules' channels."""
+        return with_channel_routes(files.notify, channel_routes(api_rules))
+
+    def _load_files(self) -> AlertingFiles:
+        files = load_alerting_files(self._config)
+        with self._lock:
+            try:
+                self._notify_config(files, self._api_rules)
+            except UnknownChannelError as err:
+                raise UsageError(
+                    f"the notification configuration drops a receiver an alert rule uses: {err}"
+                ) from None
+        return files
+
+    def _apply_files(self, files: AlertingFiles) -> None:
+        with self._lock:
+            self._files = files
+            self._apply()
+
+    def _apply_api_rules(self, rules: Sequence[ApiRule]) -> None:
+        with self._lock:
+            self._api_rules = list(rules)
+            self._apply()
+
+    def _apply(self) -> None:
+        """Evaluate the current rule groups and route by the current configuration."""
+        self.rules.update(self._rule_groups())
+
+    def _trim_history(self) -> None:
+        retention_ms = round(self._config.rules.history_retention * 1000)
+        self.history.delete_before(now_ms() - retention_ms)
