@@ -3,6 +3,10 @@ deduplication and retries of Alertmanager, and the integrations that deliver (Al
 ``dispatch``, ``silence``, ``inhibit`` and ``notify`` packages in one)."""
 
 from multimonx.notify.alert import Alert, fingerprint
+from multimonx.notify.delivery import IntegrationStats
+from multimonx.notify.dispatch import AlertState, AlertStatus, Dispatcher
+from multimonx.notify.inhibit import Inhibitor
+from multimonx.notify.nflog import LogEntry, LogKey, NotificationLog
 from multimonx.notify.notification import (
     DeliveryError,
     GroupStatus,
@@ -10,14 +14,34 @@ from multimonx.notify.notification import (
     Notification,
 )
 from multimonx.notify.route import Route, RouteOpts
+from multimonx.notify.silence import (
+    Silence,
+    SilenceError,
+    SilenceNotFoundError,
+    Silences,
+    SilenceState,
+)
 
 __all__ = [
     "Alert",
+    "AlertState",
+    "AlertStatus",
     "DeliveryError",
+    "Dispatcher",
     "GroupStatus",
+    "Inhibitor",
     "Integration",
+    "IntegrationStats",
+    "LogEntry",
+    "LogKey",
     "Notification",
+    "NotificationLog",
     "Route",
     "RouteOpts",
+    "Silence",
+    "SilenceError",
+    "SilenceNotFoundError",
+    "SilenceState",
+    "Silences",
     "fingerprint",
 ]
