@@ -4,6 +4,7 @@ what it was asked to deliver (a real, small implementation of the protocol, not 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 from multimonx.notify import DeliveryError, Notification
@@ -29,12 +30,26 @@ class RecordingIntegration:
     fail_times: int = 0
     retryable: bool = True
     failing: bool = False
+    delay: float = 0.0
     calls: int = 0
+    active: int = 0
+    max_active: int = 0
     delivered: list[Notification] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     event: threading.Event = field(default_factory=threading.Event)
 
     def notify(self, notification: Notification) -> None:
+        with self.lock:
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+        try:
+            time.sleep(self.delay)  # a slow receiver, so overlapping calls would show
+            self._deliver(notification)
+        finally:
+            with self.lock:
+                self.active -= 1
+
+    def _deliver(self, notification: Notification) -> None:
         with self.lock:
             self.calls += 1
             if self.failing or self.calls <= self.fail_times:

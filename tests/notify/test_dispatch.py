@@ -405,3 +405,28 @@ def test_the_timer_thread_flushes_and_stop_is_bounded(hook: RecordingIntegration
     finally:
         h.d.stop(timeout=10.0)
     assert len(hook.delivered) == 1
+
+
+def test_an_alert_without_an_end_resolves_after_resolve_timeout(
+    hook: RecordingIntegration,
+) -> None:
+    h = make(config(), team=hook)
+    h.put(alert(ends=0))
+    [status] = h.d.alerts()
+    assert status.alert.ends_at == T0 + 300
+    h.at(T0 + 30)
+    h.at(T0 + 330)
+    assert [n.status for n in hook.delivered] == [GroupStatus.FIRING, GroupStatus.RESOLVED]
+    assert h.d.alerts() == []
+
+
+def test_a_slow_integration_takes_one_notification_at_a_time() -> None:
+    hook = RecordingIntegration(delay=0.005)
+    h = make(config(Route(opts("team", group_by=None))), team=hook)
+    h.put(*(alert(instance=str(i)) for i in range(20)))
+    h.at(T0 + 30)
+    assert len(hook.delivered) == 20
+    assert hook.max_active == 1
+    assert sorted(n.alerts[0].labels["instance"] for n in hook.delivered) == sorted(
+        str(i) for i in range(20)
+    )

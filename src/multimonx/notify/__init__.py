@@ -3,8 +3,7 @@ deduplication and retries of Alertmanager, and the integrations that deliver (Al
 ``dispatch``, ``silence``, ``inhibit`` and ``notify`` packages in one)."""
 
 from multimonx.notify.alert import Alert, fingerprint
-from multimonx.notify.delivery import IntegrationStats
-from multimonx.notify.dispatch import AlertState, AlertStatus, Dispatcher
+from multimonx.notify.dispatch import Dispatcher
 from multimonx.notify.inhibit import Inhibitor
 from multimonx.notify.nflog import LogEntry, LogKey, NotificationLog
 from multimonx.notify.notification import (
@@ -21,6 +20,7 @@ from multimonx.notify.silence import (
     Silences,
     SilenceState,
 )
+from multimonx.notify.status import AlertState, AlertStatus, IntegrationStats
 
 __all__ = [
     "Alert",

@@ -1,5 +1,5 @@
-"""The bookkeeping of the dispatcher: aggregation groups, their flushes, each flush's
-deliveries to the receiver's integrations with their retries, and delivery statistics.
+"""The bookkeeping of the dispatcher: aggregation groups, their flushes, and each flush's
+deliveries to the receiver's integrations with their retries.
 
 These are plain records that the dispatcher changes under its lock; nothing here runs on its
 own. A flush snapshots a group's alerts; it makes one ``Delivery`` per integration of the
@@ -133,20 +133,3 @@ class Flush:
     def ok(self) -> bool:
         """Whether every delivery succeeded (or had nothing to send)."""
         return all(d.state is DeliveryState.SUCCEEDED for d in self.deliveries)
-
-
-@dataclass(frozen=True, slots=True)
-class IntegrationStats:
-    """Delivery counters of one integration of one receiver since the server started.
-    ``attempts`` counts every call of the integration (Alertmanager's
-    ``notifications_total``), ``failed`` the calls that failed, ``sent`` those that
-    succeeded; times are Unix seconds, None if it never happened."""
-
-    receiver: str
-    integration: str
-    attempts: int = 0
-    sent: int = 0
-    failed: int = 0
-    last_error: str = ""
-    last_error_at: float | None = None
-    last_success_at: float | None = None

@@ -18,14 +18,13 @@ integration.
 
 from __future__ import annotations
 
-import enum
 import logging
 import random
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol, runtime_checkable
 
 from multimonx.model import MetricFamily
@@ -36,7 +35,6 @@ from multimonx.notify.delivery import (
     Delivery,
     DeliveryState,
     Flush,
-    IntegrationStats,
     StoredAlert,
     backoff,
     group_key,
@@ -47,6 +45,7 @@ from multimonx.notify.nflog import LogKey, NotificationLog, needs_update
 from multimonx.notify.notification import DeliveryError, Integration, Notification
 from multimonx.notify.route import RouteOpts
 from multimonx.notify.silence import Silences
+from multimonx.notify.status import AlertStatus, IntegrationStats, metric_families
 
 log = logging.getLogger(__name__)
 
@@ -60,29 +59,6 @@ class TimeIntervalLike(Protocol):
     """What the dispatcher needs of a named time interval."""
 
     def contains(self, t: float) -> bool: ...
-
-
-class AlertState(enum.Enum):
-    """An alert's state in the API (Alertmanager's ``AlertState``): muted or not."""
-
-    ACTIVE = "active"
-    SUPPRESSED = "suppressed"
-
-
-@dataclass(frozen=True, slots=True)
-class AlertStatus:
-    """An alert as the API shows it: where it is routed and what mutes it."""
-
-    alert: Alert
-    updated_at: float
-    receivers: tuple[str, ...]
-    silenced_by: tuple[str, ...]
-    inhibited_by: tuple[str, ...]
-
-    @property
-    def state(self) -> AlertState:
-        """``suppressed`` if a silence or an inhibition mutes the alert."""
-        return AlertState.SUPPRESSED if self.silenced_by or self.inhibited_by else AlertState.ACTIVE
 
 
 class Dispatcher:
@@ -128,10 +104,14 @@ class Dispatcher:
     def put(self, alerts: Sequence[Alert]) -> None:
         """Take new or updated alerts. An alert already held (same fingerprint) whose time
         range overlaps the new one is merged: the new one wins but keeps the earliest
-        ``starts_at``; otherwise the new one replaces it (the alert fired again)."""
+        ``starts_at``; otherwise the new one replaces it (the alert fired again). An alert
+        without an end (``ends_at`` 0) ends ``resolve_timeout`` from now, as Alertmanager
+        does for alerts posted without one."""
         with self._cond:
             now = self._clock()
             for new in alerts:
+                if new.ends_at <= 0:  # no end given: resolves by itself after resolve_timeout
+                    new = replace(new, ends_at=now + self._config.resolve_timeout)  # noqa: PLW2901
                 old = self._store.get(new.fingerprint)
                 if old is not None and _overlap(old.alert, new):
                     new = replace(new, starts_at=min(old.alert.starts_at, new.starts_at))  # noqa: PLW2901
@@ -168,6 +148,8 @@ class Dispatcher:
         """Do what is due at ``now`` (default: the clock): flush groups, launch deliveries
         and retries, clean up. Returns without waiting for deliveries."""
         with self._cond:
+            if self._stopping:
+                return
             at = self._clock() if now is None else now
             if at >= self._next_maintenance:
                 self._maintain(at)
@@ -229,9 +211,13 @@ class Dispatcher:
     def _next_due(self) -> float:
         times = [self._next_maintenance]
         times += [g.next_flush for g in self._groups.values()]
-        times += [d.attempt_at for d in self._pending if d.state is DeliveryState.BACKOFF]
-        if any(d.state is DeliveryState.WAITING for d in self._pending):
-            times.append(self._clock())
+        # A delivery waiting for its integration to be free is started when that call ends,
+        # so only the retries of free integrations need the timer.
+        times += [
+            d.attempt_at
+            for d in self._pending
+            if d.state is DeliveryState.BACKOFF and d.slot not in self._running
+        ]
         return min(times)
 
     # ---- reading -----------------------------------------------------------------------
@@ -268,30 +254,7 @@ class Dispatcher:
 
     def metrics(self) -> list[MetricFamily]:
         """The dispatcher's metric families, for the server's ``/metrics``."""
-        stats = self.stats()
-        states = {s: 0 for s in AlertState}
-        for status in self.alerts():
-            states[status.state] += 1
-        return [
-            MetricFamily.counter(
-                "multimonx_notifications_total",
-                "Calls of an integration to deliver a notification, by receiver and integration.",
-                ("receiver", "integration"),
-                (((s.receiver, s.integration), float(s.attempts)) for s in stats),
-            ),
-            MetricFamily.counter(
-                "multimonx_notifications_failed_total",
-                "Failed calls of an integration, by receiver and integration.",
-                ("receiver", "integration"),
-                (((s.receiver, s.integration), float(s.failed)) for s in stats),
-            ),
-            MetricFamily.gauge(
-                "multimonx_alerts",
-                "Alerts held by the notifier and not resolved, by state (active, suppressed).",
-                ("state",),
-                (((s.value,), float(n)) for s, n in states.items()),
-            ),
-        ]
+        return metric_families(self.stats(), self.alerts())
 
     # ---- under the lock ----------------------------------------------------------------
 
