@@ -4,6 +4,7 @@ by ``tick`` on a fake clock, with recording integrations on the real delivery th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -430,3 +431,17 @@ def test_a_slow_integration_takes_one_notification_at_a_time() -> None:
     assert sorted(n.alerts[0].labels["instance"] for n in hook.delivered) == sorted(
         str(i) for i in range(20)
     )
+
+
+def test_the_timer_thread_retries_on_the_real_clock() -> None:
+    hook = RecordingIntegration(fail_times=2)
+    cfg = config(Route(opts("team", group_wait=0.0, group_interval=60.0)))
+    d = Dispatcher(cfg, {"team": [hook]}, nflog=NotificationLog(), silences=Silences())
+    d.start()
+    try:
+        now = time.time()
+        d.put([alert(starts=now, ends=now + 3600)])
+        assert hook.event.wait(30.0)  # two failures, retried after about 0.5-1 s and 1-2 s
+    finally:
+        d.stop(timeout=10.0)
+    assert (hook.calls, len(hook.delivered)) == (3, 1)

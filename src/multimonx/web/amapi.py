@@ -10,8 +10,10 @@ Routes (``am_routes``):
 - ``GET /api/v2/status``: the minimal status (no cluster, no configuration text).
 - ``GET /api/v1/notifications``: MultiMonX's own, in the ``/api/v1`` envelope.
 
-As in Alertmanager, a refused request answers 400 with the reason as a JSON string; an
-unknown silence answers 404; a silence id that is not a UUID answers 422.
+Status codes are Alertmanager 0.25's: a silence body that cannot be read answers 400 and one
+missing a required field 422, both as ``{"code": ..., "message": ...}``; a silence that
+fails validation answers 400 with the reason as a JSON string; an unknown silence 404; a
+silence id that is not a UUID 422. Expiring an expired silence answers 200.
 """
 
 from __future__ import annotations
@@ -49,7 +51,26 @@ MAX_BODY_BYTES = 1 << 20
 
 
 class _BadRequestError(ValueError):
-    """A request Alertmanager would answer with 400."""
+    """A request Alertmanager would answer with 400 and the reason as a JSON string."""
+
+
+class _BodyError(ValueError):
+    """A silence body that Alertmanager's generated server refuses before its handler runs:
+    400 for JSON it cannot read into a silence, 422 for a missing or empty required field,
+    answered as ``{"code": ..., "message": ...}``."""
+
+    def __init__(self, message: str, status: int = 400, code: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def _unreadable(reason: str) -> _BodyError:
+    return _BodyError(f'parsing silence body from "" failed, because {reason}')
+
+
+def _required(name: str) -> _BodyError:
+    return _BodyError(f"{name} in body is required", 422, 602)
 
 
 def am_routes(
@@ -106,13 +127,15 @@ class _AlertmanagerApi:
         body = await request.body()
         try:
             if len(body) > MAX_BODY_BYTES:
-                raise _BadRequestError(f"body exceeds {MAX_BODY_BYTES} bytes")
+                raise _unreadable(f"the body exceeds {MAX_BODY_BYTES} bytes")
             silence = _parse_silence(body)
             if silence.id:
                 silence_id = await run_in_threadpool(self.silences.update, silence)
             else:
                 silence_id = await run_in_threadpool(self.silences.add, silence)
-        except (_BadRequestError, SilenceError) as err:
+        except _BodyError as err:
+            return _json({"code": err.code, "message": str(err)}, err.status)
+        except SilenceError as err:
             return _json(f"Failed to create silence: {err}", 400)
         except SilenceNotFoundError:
             return _json("silence not found", 404)
@@ -136,8 +159,8 @@ class _AlertmanagerApi:
             await run_in_threadpool(self.silences.expire, silence_id)
         except SilenceNotFoundError:
             return Response(status_code=404)
-        except SilenceError as err:  # already expired: Alertmanager 0.25 answers 500
-            return _json(str(err), 500)
+        except SilenceError:
+            pass  # already expired: Alertmanager 0.25 answers 200 as well
         return Response(status_code=200)
 
     async def get_alerts(self, request: Request) -> Response:
@@ -170,7 +193,7 @@ class _AlertmanagerApi:
     async def get_status(self, request: Request) -> Response:
         return _json(
             {
-                "cluster": {"name": "", "peers": [], "status": "disabled"},
+                "cluster": {"peers": [], "status": "disabled"},
                 "config": {"original": ""},
                 "uptime": rfc3339(self.started),
                 "versionInfo": {
@@ -245,24 +268,27 @@ def _silence_matches_filter(silence: Silence, matchers: list[Matcher]) -> bool:
 
 
 def _parse_silence(body: bytes) -> Silence:
-    """A silence from Alertmanager's ``postableSilence`` JSON; raises _BadRequestError."""
+    """A silence from Alertmanager's ``postableSilence`` JSON; raises _BodyError, or
+    SilenceError for an invalid regex."""
     try:
         record = orjson.loads(body)
     except orjson.JSONDecodeError as err:
-        raise _BadRequestError(f"body is not JSON: {err}") from err
+        raise _unreadable(str(err)) from err
     if not isinstance(record, dict):
-        raise _BadRequestError("body must be a JSON object")
-    for name in ("matchers", "startsAt", "endsAt", "createdBy", "comment"):
-        if name not in record:
-            raise _BadRequestError(f"{name} in body is required")
-    raw_matchers = record["matchers"]
-    if not isinstance(raw_matchers, list) or not raw_matchers:
-        raise _BadRequestError("matchers in body should have at least 1 items")
+        raise _unreadable("the body is not a JSON object")
+    raw_matchers = record.get("matchers")
+    if raw_matchers is not None and not isinstance(raw_matchers, list):
+        raise _unreadable("matchers is not an array")
     silence_id = record.get("id") or ""
     if not isinstance(silence_id, str):
-        raise _BadRequestError("id in body must be of type string")
+        raise _unreadable("id is not a string")
+    for name in ("comment", "createdBy", "endsAt", "matchers", "startsAt"):
+        if record.get(name) is None:
+            raise _required(name)
+    if not raw_matchers:
+        raise _BodyError("matchers in body should have at least 1 items", 422, 612)
     return Silence(
-        matchers=tuple(_parse_matcher(m) for m in raw_matchers),
+        matchers=tuple(_parse_matcher(i, m) for i, m in enumerate(raw_matchers)),
         starts_at=_parse_time(record["startsAt"], "startsAt"),
         ends_at=_parse_time(record["endsAt"], "endsAt"),
         created_by=_string(record, "createdBy"),
@@ -271,13 +297,16 @@ def _parse_silence(body: bytes) -> Silence:
     )
 
 
-def _parse_matcher(raw: object) -> Matcher:
+def _parse_matcher(index: int, raw: object) -> Matcher:
     if not isinstance(raw, dict):
-        raise _BadRequestError("each matcher must be a JSON object")
+        raise _unreadable(f"matcher {index} is not a JSON object")
+    for name in ("isRegex", "name", "value"):
+        if raw.get(name) is None:
+            raise _required(f"matchers.{index}.{name}")
     name, value = _string(raw, "name"), _string(raw, "value")
-    is_regex, is_equal = raw.get("isRegex"), raw.get("isEqual", True)
+    is_regex, is_equal = raw["isRegex"], raw.get("isEqual", True)
     if not isinstance(is_regex, bool) or not isinstance(is_equal, bool):
-        raise _BadRequestError("isRegex is required and, with isEqual, must be a boolean")
+        raise _unreadable(f"isRegex and isEqual of matcher {index} must be booleans")
     if is_regex:
         op = MatchType.REGEX if is_equal else MatchType.NOT_REGEX
     else:
@@ -285,13 +314,13 @@ def _parse_matcher(raw: object) -> Matcher:
     try:
         return Matcher.of(name, op, value)
     except ValueError as err:
-        raise _BadRequestError(str(err)) from err
+        raise SilenceError(f"invalid label matcher {index}: {err}") from err
 
 
 def _string(record: Mapping[str, Any], name: str) -> str:
     value = record.get(name)
     if not isinstance(value, str):
-        raise _BadRequestError(f"{name} in body must be of type string")
+        raise _unreadable(f"{name} is not a string")
     return value
 
 
@@ -302,14 +331,14 @@ def _parse_time(raw: object, name: str) -> float:
     """Unix seconds from RFC 3339 text (any number of fraction digits, as Go writes them)."""
     match = _RFC3339.fullmatch(raw) if isinstance(raw, str) else None
     if match is None:
-        raise _BadRequestError(f"{name} in body must be of type date-time: {raw!r}")
+        raise _unreadable(f"{name} is not an RFC 3339 time: {raw!r}")
     day, clock, fraction, zone = match.groups()
     micros = (fraction or "")[:6].ljust(6, "0")
     offset = "+00:00" if zone in "Zz" else zone
     try:
         return datetime.fromisoformat(f"{day}T{clock}.{micros}{offset}").timestamp()
     except ValueError as err:
-        raise _BadRequestError(f"{name} in body must be of type date-time: {err}") from err
+        raise _unreadable(f"{name} is not an RFC 3339 time: {err}") from err
 
 
 def _check_uuid(silence_id: str) -> Response | None:
@@ -317,7 +346,7 @@ def _check_uuid(silence_id: str) -> Response | None:
         uuid.UUID(silence_id)
     except ValueError:
         message = f'silenceID in path must be of type uuid: "{silence_id}"'
-        return _json({"code": 605, "message": message}, 422)
+        return _json({"code": 601, "message": message}, 422)
     return None
 
 
