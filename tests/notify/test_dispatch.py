@@ -445,3 +445,16 @@ def test_the_timer_thread_retries_on_the_real_clock() -> None:
     finally:
         d.stop(timeout=10.0)
     assert (hook.calls, len(hook.delivered)) == (3, 1)
+
+
+def test_a_log_that_cannot_be_written_means_sending_again(
+    hook: RecordingIntegration, caplog: pytest.LogCaptureFixture
+) -> None:
+    h = make(config(), team=hook)
+    h.nflog.close()  # every write now fails
+    h.put(alert())
+    with caplog.at_level(logging.ERROR, logger="multimonx.notify.dispatch"):
+        h.at(T0 + 30)
+        h.at(T0 + 330)
+    assert len(hook.delivered) == 2  # at least once: not logged, so sent again
+    assert any("could not log" in r.getMessage() for r in caplog.records)

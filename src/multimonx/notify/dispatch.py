@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 MAINTENANCE_INTERVAL_S = 30.0
 """How often expired log entries, old silences and forgotten alerts are cleaned up."""
 MAX_IDLE_WAIT_S = 1.0
+"""The timer thread looks at the clock at least this often (a clock that jumps is noticed)."""
 
 
 @runtime_checkable
@@ -109,14 +110,9 @@ class Dispatcher:
         does for alerts posted without one."""
         with self._cond:
             now = self._clock()
-            for new in alerts:
-                if new.ends_at <= 0:  # no end given: resolves by itself after resolve_timeout
-                    new = replace(new, ends_at=now + self._config.resolve_timeout)  # noqa: PLW2901
-                old = self._store.get(new.fingerprint)
-                if old is not None and _overlap(old.alert, new):
-                    new = replace(new, starts_at=min(old.alert.starts_at, new.starts_at))  # noqa: PLW2901
-                stored = StoredAlert(new, now)
-                self._store[new.fingerprint] = stored
+            for alert in alerts:
+                stored = StoredAlert(self._merged(alert, now), now)
+                self._store[alert.fingerprint] = stored
                 self._route(stored, now)
             self._wake = True
             self._cond.notify_all()
@@ -258,6 +254,15 @@ class Dispatcher:
 
     # ---- under the lock ----------------------------------------------------------------
 
+    def _merged(self, alert: Alert, now: float) -> Alert:
+        """``alert`` with its end set if it has none, merged with the one held, if any."""
+        if alert.ends_at <= 0:
+            alert = replace(alert, ends_at=now + self._config.resolve_timeout)
+        old = self._store.get(alert.fingerprint)
+        if old is not None and _overlap(old.alert, alert):
+            alert = replace(alert, starts_at=min(old.alert.starts_at, alert.starts_at))
+        return alert
+
     def _route(self, stored: StoredAlert, now: float) -> None:
         """Put an alert into the group of every route that takes it."""
         labels = stored.alert.labels
@@ -357,11 +362,19 @@ class Dispatcher:
                 delivery.state is DeliveryState.BACKOFF and delivery.attempt_at > now
             ):
                 continue
-            if delivery.state is DeliveryState.WAITING and not self._prepare(delivery, now):
-                delivery.state = DeliveryState.SUCCEEDED
-                if delivery.flush.done:
-                    self._finish(delivery.flush)
-                continue
+            if delivery.state is DeliveryState.WAITING:
+                try:
+                    needed = self._prepare(delivery, now)
+                except Exception as err:  # the log cannot be read: try at the next flush
+                    log.error("notify: notification log failed for %s: %s", delivery.key, err)
+                    delivery.state, delivery.last_error = DeliveryState.FAILED, str(err)
+                    needed = False
+                if not needed:
+                    if delivery.state is DeliveryState.WAITING:
+                        delivery.state = DeliveryState.SUCCEEDED
+                    if delivery.flush.done:
+                        self._finish(delivery.flush)
+                    continue
             if delivery.state in (DeliveryState.WAITING, DeliveryState.BACKOFF):
                 delivery.state = DeliveryState.RUNNING
                 self._running.add(delivery.slot)
