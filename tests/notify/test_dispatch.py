@@ -24,7 +24,7 @@ from multimonx.notify import (
     Silences,
 )
 from multimonx.notify.config import InhibitRule, NotifyConfig, ReceiverConfig
-from tests.notify.conftest import FakeClock, RecordingIntegration
+from tests.notify.recording import FakeClock, RecordingIntegration
 
 T0 = 1_800_000_000.0
 FOREVER = T0 + 10**7

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from multimonx.model import Labels
 from multimonx.notify import Alert, Dispatcher, NotificationLog, Route, RouteOpts, Silences
 from multimonx.notify.config import NotifyConfig, ReceiverConfig
-from tests.notify.conftest import FakeClock, RecordingIntegration
+from tests.notify.recording import FakeClock, RecordingIntegration
 
 T0 = 1_800_000_000.0
 NAMES = ("Disk", "Load")

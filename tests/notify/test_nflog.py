@@ -9,7 +9,7 @@ import pytest
 
 from multimonx.notify import LogEntry, LogKey, NotificationLog
 from multimonx.notify.nflog import needs_update
-from tests.notify.conftest import FakeClock
+from tests.notify.recording import FakeClock
 
 T0 = 1_800_000_000.0
 KEY = LogKey('{}:{alertname="Down"}', "team", "webhook[0]")

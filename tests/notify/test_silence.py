@@ -13,7 +13,7 @@ import pytest
 
 from multimonx.model import Labels, Matcher
 from multimonx.notify import Silence, SilenceError, SilenceNotFoundError, Silences, SilenceState
-from tests.notify.conftest import FakeClock
+from tests.notify.recording import FakeClock
 
 T0 = 1_800_000_000.0
 HOUR = 3600.0
