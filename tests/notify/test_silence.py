@@ -13,6 +13,7 @@ import pytest
 
 from multimonx.model import Labels, Matcher
 from multimonx.notify import Silence, SilenceError, SilenceNotFoundError, Silences, SilenceState
+from multimonx.storage import StorageUnavailable
 from tests.notify.recording import FakeClock
 
 T0 = 1_800_000_000.0
@@ -209,3 +210,14 @@ def test_concurrent_adds(store: Silences) -> None:
         thread.join(30)
     assert len(set(ids)) == 400
     assert len(store.query()) == 400
+
+
+def test_a_store_that_cannot_be_opened_or_written(tmp_path: Path, clock: FakeClock) -> None:
+    (tmp_path / "file").write_text("")
+    with pytest.raises(StorageUnavailable, match="cannot open the silences"):
+        Silences(tmp_path / "file" / "silences.db", clock=clock)
+    store = Silences(tmp_path / "silences.db", clock=clock)
+    store.close()
+    with pytest.raises(StorageUnavailable, match="cannot save silence"):
+        store.add(silence())
+    assert store.query() == []

@@ -228,6 +228,13 @@ def test_an_empty_author_or_comment_is_refused(server: Server, field: str) -> No
     assert answer.status_code == 400
 
 
+def test_a_silence_store_that_fails_answers_500(server: Server) -> None:
+    server.silences.close()
+    answer = server.request("POST", "/api/v2/silences", json=silence_body())
+    assert answer.status_code == 500
+    assert "cannot save silence" in answer.json()
+
+
 @pytest.mark.parametrize(
     ("path", "status"),
     [

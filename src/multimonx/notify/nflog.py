@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from multimonx.storage import StorageUnavailable
+
 DEFAULT_RETENTION_S = 120 * 3600.0
 
 
@@ -56,26 +58,29 @@ class NotificationLog:
         self._retention = retention
         self._lock = threading.Lock()
         self._entries: dict[LogKey, LogEntry] = {}
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            ":memory:" if path is None else path, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS nflog (group_key TEXT, receiver TEXT, integration TEXT,"
-            " firing TEXT, resolved TEXT, timestamp REAL, expires_at REAL,"
-            " PRIMARY KEY (group_key, receiver, integration))"
-        )
-        rows = self._db.execute(
-            "SELECT group_key, receiver, integration, firing, resolved, timestamp, expires_at"
-            " FROM nflog"
-        ).fetchall()
-        for group_key, receiver, integration, firing, resolved, stamp, expires in rows:
-            key = LogKey(str(group_key), str(receiver), str(integration))
-            self._entries[key] = LogEntry(
-                key, _fps(firing), _fps(resolved), float(stamp), float(expires)
+        try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                ":memory:" if path is None else path, isolation_level=None, check_same_thread=False
             )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS nflog (group_key TEXT, receiver TEXT, integration TEXT,"
+                " firing TEXT, resolved TEXT, timestamp REAL, expires_at REAL,"
+                " PRIMARY KEY (group_key, receiver, integration))"
+            )
+            rows = self._db.execute(
+                "SELECT group_key, receiver, integration, firing, resolved, timestamp, expires_at"
+                " FROM nflog"
+            ).fetchall()
+            for group_key, receiver, integration, firing, resolved, stamp, expires in rows:
+                key = LogKey(str(group_key), str(receiver), str(integration))
+                self._entries[key] = LogEntry(
+                    key, _fps(firing), _fps(resolved), float(stamp), float(expires)
+                )
+        except (OSError, sqlite3.Error) as err:
+            raise StorageUnavailable(f"cannot open the notification log at {path}: {err}") from err
 
     def query(self, key: LogKey, now: float | None = None) -> LogEntry | None:
         """The entry for ``key``, or None if there is none or it has expired."""
@@ -93,22 +98,24 @@ class NotificationLog:
         resolved: Iterable[str],
         now: float | None = None,
     ) -> LogEntry:
-        """Record a successful notification (replacing the previous entry for ``key``)."""
+        """Record a successful notification (replacing the previous entry for ``key``).
+        Raises StorageUnavailable if it cannot be written (nothing is recorded then)."""
         at = self._clock() if now is None else now
         entry = LogEntry(key, frozenset(firing), frozenset(resolved), at, at + self._retention)
+        row = (
+            key.group_key,
+            key.receiver,
+            key.integration,
+            json.dumps(sorted(entry.firing)),
+            json.dumps(sorted(entry.resolved)),
+            entry.timestamp,
+            entry.expires_at,
+        )
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO nflog VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    key.group_key,
-                    key.receiver,
-                    key.integration,
-                    json.dumps(sorted(entry.firing)),
-                    json.dumps(sorted(entry.resolved)),
-                    entry.timestamp,
-                    entry.expires_at,
-                ),
-            )
+            try:
+                self._db.execute("INSERT OR REPLACE INTO nflog VALUES (?, ?, ?, ?, ?, ?, ?)", row)
+            except sqlite3.Error as err:
+                raise StorageUnavailable(f"cannot write the notification log: {err}") from err
             self._entries[key] = entry
         return entry
 
@@ -119,7 +126,10 @@ class NotificationLog:
             old = [k for k, e in self._entries.items() if e.expires_at <= at]
             for key in old:
                 del self._entries[key]
-            self._db.execute("DELETE FROM nflog WHERE expires_at <= ?", (at,))
+            try:
+                self._db.execute("DELETE FROM nflog WHERE expires_at <= ?", (at,))
+            except sqlite3.Error as err:
+                raise StorageUnavailable(f"cannot clean the notification log: {err}") from err
         return len(old)
 
     def close(self) -> None:

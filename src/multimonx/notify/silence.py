@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from multimonx.model import Labels, Matcher, MatchType, valid_label_name
+from multimonx.storage import StorageUnavailable
 
 DEFAULT_RETENTION_S = 120 * 3600.0
 """How long an expired silence is kept (Alertmanager's ``--data.retention`` default)."""
@@ -93,7 +94,8 @@ def validate(silence: Silence, now: float) -> None:
 
 
 class Silences:
-    """The silence store. Thread-safe. ``path`` None keeps silences in memory only."""
+    """The silence store. Thread-safe. ``path`` None keeps silences in memory only. A change
+    that cannot be written raises StorageUnavailable and is not made."""
 
     def __init__(
         self,
@@ -106,17 +108,20 @@ class Silences:
         self._retention = retention
         self._lock = threading.Lock()
         self._by_id: dict[str, Silence] = {}
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(
-            ":memory:" if path is None else path, isolation_level=None, check_same_thread=False
-        )
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT)")
-        for _, body in self._db.execute("SELECT id, body FROM silences").fetchall():
-            silence = _decode(str(body))
-            if silence is not None:
-                self._by_id[silence.id] = silence
+        try:
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                ":memory:" if path is None else path, isolation_level=None, check_same_thread=False
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT)")
+            for _, body in self._db.execute("SELECT id, body FROM silences").fetchall():
+                silence = _decode(str(body))
+                if silence is not None:
+                    self._by_id[silence.id] = silence
+        except (OSError, sqlite3.Error) as err:
+            raise StorageUnavailable(f"cannot open the silences at {path}: {err}") from err
 
     def add(self, silence: Silence) -> str:
         """Store a new silence (its ``id`` is ignored) and return its id. A start in the past
@@ -195,7 +200,10 @@ class Silences:
             old = [s.id for s in self._by_id.values() if s.ends_at + self._retention <= at]
             for silence_id in old:
                 del self._by_id[silence_id]
-            self._db.executemany("DELETE FROM silences WHERE id = ?", [(i,) for i in old])
+            try:
+                self._db.executemany("DELETE FROM silences WHERE id = ?", [(i,) for i in old])
+            except sqlite3.Error as err:
+                raise StorageUnavailable(f"cannot delete old silences: {err}") from err
         return len(old)
 
     def close(self) -> None:
@@ -219,11 +227,14 @@ class Silences:
         self._store(replace(silence, starts_at=starts_at, ends_at=now, updated_at=now))
 
     def _store(self, silence: Silence) -> None:
-        self._db.execute(
-            "INSERT INTO silences (id, body) VALUES (?, ?) "
-            "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
-            (silence.id, _encode(silence)),
-        )
+        try:
+            self._db.execute(
+                "INSERT INTO silences (id, body) VALUES (?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET body = excluded.body",
+                (silence.id, _encode(silence)),
+            )
+        except sqlite3.Error as err:
+            raise StorageUnavailable(f"cannot save silence {silence.id}: {err}") from err
         self._by_id[silence.id] = silence
 
 

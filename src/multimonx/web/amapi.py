@@ -45,6 +45,7 @@ from multimonx.notify import (
     Silences,
     SilenceState,
 )
+from multimonx.storage import StorageUnavailable
 from multimonx.web.envelope import json_response, rfc3339
 
 MAX_BODY_BYTES = 1 << 20
@@ -139,6 +140,8 @@ class _AlertmanagerApi:
             return _json(f"Failed to create silence: {err}", 400)
         except SilenceNotFoundError:
             return _json("silence not found", 404)
+        except StorageUnavailable as err:
+            return _json(str(err), 500)
         return _json({"silenceID": silence_id})
 
     async def get_silence(self, request: Request) -> Response:
@@ -161,6 +164,8 @@ class _AlertmanagerApi:
             return Response(status_code=404)
         except SilenceError:
             pass  # already expired: Alertmanager 0.25 answers 200 as well
+        except StorageUnavailable as err:
+            return _json(str(err), 500)
         return Response(status_code=200)
 
     async def get_alerts(self, request: Request) -> Response:
