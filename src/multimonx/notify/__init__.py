@@ -13,7 +13,10 @@ from multimonx.notify.config import (
     load_notify_config,
     parse_notify_config,
 )
+from multimonx.notify.dispatch import Dispatcher
+from multimonx.notify.inhibit import Inhibitor
 from multimonx.notify.matchers import MatcherError, parse_matcher, parse_matchers
+from multimonx.notify.nflog import LogEntry, LogKey, NotificationLog
 from multimonx.notify.notification import (
     DeliveryError,
     GroupStatus,
@@ -21,22 +24,43 @@ from multimonx.notify.notification import (
     Notification,
 )
 from multimonx.notify.route import Route, RouteOpts
+from multimonx.notify.silence import (
+    Silence,
+    SilenceError,
+    SilenceNotFoundError,
+    Silences,
+    SilenceState,
+)
+from multimonx.notify.status import AlertState, AlertStatus, IntegrationStats
 from multimonx.notify.timeinterval import TimeInterval, TimeIntervalError, TimeSpec
 
 __all__ = [
     "Alert",
+    "AlertState",
+    "AlertStatus",
     "AppriseConfig",
     "DeliveryError",
+    "Dispatcher",
     "GroupStatus",
     "InhibitRule",
+    "Inhibitor",
     "Integration",
+    "IntegrationStats",
+    "LogEntry",
+    "LogKey",
     "MatcherError",
     "Notification",
+    "NotificationLog",
     "NotifyConfig",
     "NotifyConfigError",
     "ReceiverConfig",
     "Route",
     "RouteOpts",
+    "Silence",
+    "SilenceError",
+    "SilenceNotFoundError",
+    "SilenceState",
+    "Silences",
     "TimeInterval",
     "TimeIntervalError",
     "TimeSpec",
