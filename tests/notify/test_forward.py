@@ -4,7 +4,9 @@ HTTP server and against a real Alertmanager."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -18,12 +20,12 @@ from tests.notify.httpsink import DEADLINE, Answer, HttpSink, http_sink
 T0 = 1_796_637_600.0
 
 
-def alert(n: int, *, resolved: bool = False) -> Alert:
+def alert(n: int, *, resolved: bool = False, t0: float = T0) -> Alert:
     return Alert(
         labels=Labels({"alertname": "HostDown", "instance": f"host-{n:02d}"}.items()),
         annotations=Labels({"summary": f"host {n} is down"}.items()),
-        starts_at=T0 + n,
-        ends_at=T0 + 60 if resolved else T0 + 4 * 3600,
+        starts_at=t0 + n,
+        ends_at=t0 + 60 if resolved else t0 + 4 * 3600,
         generator_url="http://monitor.example/graph" if n % 2 else "",
     )
 
@@ -39,10 +41,14 @@ def forwarder(*urls: str, **options: object) -> AlertmanagerForwarder:
     return AlertmanagerForwarder(list(urls), **settings)  # type: ignore[arg-type]
 
 
+def millis(seconds: float) -> str:
+    """A time as Alertmanager's API writes it (UTC, milliseconds)."""
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
 def wait_stats(fwd: AlertmanagerForwarder, done: int) -> list[ForwardStats]:
     """The stats once every queue has settled ``done`` alerts (sent or failed)."""
-    import time
-
     end = time.monotonic() + DEADLINE
     while time.monotonic() < end:
         stats = fwd.stats()
@@ -180,7 +186,8 @@ def test_a_real_alertmanager_receives_the_alerts(tmp_path: Path) -> None:
     with alertmanager(tmp_path, config) as am:
         fwd = forwarder(am.base)
         fwd.start()
-        firing = [alert(1), alert(2)]
+        t0 = float(int(time.time()) - 60)  # Alertmanager keeps alerts that have not ended
+        firing = [alert(1, t0=t0), alert(2, t0=t0)]
         fwd.send(firing)
         wait_stats(fwd, 2)
         fwd.stop()
@@ -188,8 +195,8 @@ def test_a_real_alertmanager_receives_the_alerts(tmp_path: Path) -> None:
         got = sorted(am.alerts(), key=lambda a: a["labels"]["instance"])
     assert [a["labels"] for a in got] == [dict(a.labels.pairs) for a in firing]
     assert [a["annotations"] for a in got] == [dict(a.annotations.pairs) for a in firing]
-    assert [a["startsAt"] for a in got] == ["2026-12-07T10:00:01.000Z", "2026-12-07T10:00:02.000Z"]
-    assert [a["endsAt"] for a in got] == ["2026-12-07T14:00:00.000Z"] * 2
+    assert [a["startsAt"] for a in got] == [millis(t0 + 1), millis(t0 + 2)]
+    assert [a["endsAt"] for a in got] == [millis(t0 + 4 * 3600)] * 2
     assert got[0]["generatorURL"] == "http://monitor.example/graph"
     assert [a["fingerprint"] for a in got] == [a.fingerprint for a in firing]
     assert all(a["status"]["state"] == "active" for a in got)
