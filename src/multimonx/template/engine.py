@@ -6,6 +6,11 @@ Like Prometheus, the text is parsed behind the definitions
 ``{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}
 {{$value := .Value}}``, so those variables exist and error positions match Prometheus's.
 
+Notification templates (the ``title`` and ``body`` of a receiver) are parsed by
+:func:`parse_notification_template`, without that prelude and with Alertmanager's function
+set, and render Alertmanager's ``template.Data`` (:meth:`Template.render_data`, data built
+by :mod:`multimonx.template.notification`).
+
 What is supported, with Go's semantics and Go's error messages:
 
 - text and ``{{ actions }}``, trim markers ``{{- `` and `` -}}``, comments ``{{/* ... */}}``;
@@ -26,7 +31,8 @@ What is supported, with Go's semantics and Go's error messages:
 Differences from Go and Prometheus:
 
 - ``define``, ``template`` and ``block`` are refused at parse time, ``call`` is not a
-  function, and values have no methods (``(toTime 0).Unix`` fails);
+  function, and values have no methods (``(toTime 0).Unix`` fails) except those of
+  Alertmanager's template types (``.Alerts.Firing``, ``.CommonLabels.Remove $names``);
 - complex constants are refused; printf knows no ``%[n]`` indexes, no ``*`` widths and no
   ``%b``/``%p`` for floats;
 - strings are text: escapes (``"\\xff"``) that are not UTF-8 become U+FFFD, while ``len``,
