@@ -9,7 +9,6 @@ resolved.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 
 from multimonx.model import Labels
@@ -38,12 +37,17 @@ class Alert:
         return self.ends_at <= now
 
 
+_FNV_OFFSET = 0xCBF29CE484222325
+_FNV_PRIME = 0x100000001B3
+_MASK64 = (1 << 64) - 1
+
+
 def fingerprint(labels: Labels) -> str:
-    """The label set's fingerprint: 16 hex digits of a SHA-256 over the sorted pairs."""
-    digest = hashlib.sha256()
+    """The label set's fingerprint as Prometheus and Alertmanager compute it (``model.
+    LabelSet.Fingerprint``): FNV-1a 64 over the sorted names and values, each followed by a
+    0xff byte, as 16 hex digits. Alertmanager's webhook payloads carry the same value."""
+    h = _FNV_OFFSET
     for name, value in labels.pairs:
-        digest.update(name.encode())
-        digest.update(b"\xff")
-        digest.update(value.encode())
-        digest.update(b"\xff")
-    return digest.hexdigest()[:16]
+        for byte in b"".join((name.encode(), b"\xff", value.encode(), b"\xff")):
+            h = ((h ^ byte) * _FNV_PRIME) & _MASK64
+    return f"{h:016x}"

@@ -6,6 +6,11 @@ Like Prometheus, the text is parsed behind the definitions
 ``{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}{{$externalURL := .ExternalURL}}
 {{$value := .Value}}``, so those variables exist and error positions match Prometheus's.
 
+Notification templates (the ``title`` and ``body`` of a receiver) are parsed by
+:func:`parse_notification_template`, without that prelude and with Alertmanager's function
+set, and render Alertmanager's ``template.Data`` (:meth:`Template.render_data`, data built
+by :mod:`multimonx.template.notification`).
+
 What is supported, with Go's semantics and Go's error messages:
 
 - text and ``{{ actions }}``, trim markers ``{{- `` and `` -}}``, comments ``{{/* ... */}}``;
@@ -26,7 +31,8 @@ What is supported, with Go's semantics and Go's error messages:
 Differences from Go and Prometheus:
 
 - ``define``, ``template`` and ``block`` are refused at parse time, ``call`` is not a
-  function, and values have no methods (``(toTime 0).Unix`` fails);
+  function, and values have no methods (``(toTime 0).Unix`` fails) except those of
+  Alertmanager's template types (``.Alerts.Firing``, ``.CommonLabels.Remove $names``);
 - complex constants are refused; printf knows no ``%[n]`` indexes, no ``*`` widths and no
   ``%b``/``%p`` for floats;
 - strings are text: escapes (``"\\xff"``) that are not UTF-8 become U+FFFD, while ``len``,
@@ -42,7 +48,7 @@ from __future__ import annotations
 import bisect
 import enum
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -52,6 +58,7 @@ from multimonx.template.funcs import (
     AnyMap,
     Func,
     FuncError,
+    GoMethods,
     Param,
     QueryFunction,
     Sample,
@@ -62,6 +69,7 @@ from multimonx.template.funcs import (
     is_true,
     print_value,
 )
+from multimonx.template.notification import NOTIFICATION_FUNCTIONS
 
 _PRELUDE: Final = (
     "{{$labels := .Labels}}{{$externalLabels := .ExternalLabels}}"
@@ -557,8 +565,9 @@ def _unescape(body: str, quote: str) -> bytes | None:
 class _Parser:
     """Recursive descent over the tokens, following Go's parser (and its messages)."""
 
-    def __init__(self, text: str, name: str) -> None:
+    def __init__(self, text: str, name: str, functions: frozenset[str] = FUNCTION_NAMES) -> None:
         self.name = name
+        self.functions = functions
         self.tokens = _Lexer(text).run()
         self.i = 0
         self.high = 0  # the furthest token read; Go reports errors at its line
@@ -770,7 +779,7 @@ class _Parser:
             return None
         self._next()
         if kind is _T.IDENT:
-            if token.value not in FUNCTION_NAMES:
+            if token.value not in self.functions:
                 raise self._error(f"function {go_quote(token.value)} not defined")
             return _Ident(pos, token.value)
         if kind is _T.VAR:
@@ -971,7 +980,7 @@ class _Exec:
         first = cmd.args[0]
         if isinstance(first, _Field):
             self.node = first
-            return self.fields(dot, first.names, cmd.args, final)
+            return self.fields(dot, dot, first.names, cmd.args, final)
         if isinstance(first, _Chain):
             return self.chain(dot, first, cmd.args, final)
         if isinstance(first, _Ident):
@@ -993,22 +1002,47 @@ class _Exec:
         if len(var.names) == 1:
             self.not_a_function(args, final)
             return value
-        return self.fields(value, var.names[1:], args, final)
+        return self.fields(dot, value, var.names[1:], args, final)
 
     def chain(self, dot: object, chain: _Chain, args: Sequence[_Operand], final: object) -> object:
         self.node = chain
         if isinstance(chain.node, _Nil):
             raise self.fail(f"indirection through explicit nil in {_show(chain)}")
         value = self.argument(dot, chain.node)
-        return self.fields(value, chain.fields, args, final)
+        return self.fields(dot, value, chain.fields, args, final)
 
     def fields(
-        self, receiver: object, names: Sequence[str], args: Sequence[_Operand], final: object
+        self,
+        dot: object,
+        receiver: object,
+        names: Sequence[str],
+        args: Sequence[_Operand],
+        final: object,
     ) -> object:
+        node = self.node
         for i, name in enumerate(names):
-            with_args = i == len(names) - 1 and (len(args) > 1 or final is not _NO_FINAL)
-            receiver = self.field(receiver, name, with_args)
+            last = i == len(names) - 1
+            method = receiver.go_method(name) if isinstance(receiver, GoMethods) else None
+            if method is None:
+                with_args = last and (len(args) > 1 or final is not _NO_FINAL)
+                receiver = self.field(receiver, name, with_args)
+                continue
+            argv = [self.argument(dot, a) for a in args[1:]] if last else []
+            if last and final is not _NO_FINAL:
+                argv.append(final)
+            self.node = node
+            receiver = self.call_method(name, method, argv)
         return receiver
+
+    def call_method(self, name: str, method: Callable[..., object], argv: list[object]) -> object:
+        """A method of a named Go type (``.Alerts.Firing``, ``.Labels.Remove $names``)."""
+        want = _arity(method)
+        if len(argv) != want:
+            raise self.fail(f"wrong number of args for {name}: want {want} got {len(argv)}")
+        try:
+            return method(*argv)
+        except FuncError as err:
+            raise self.fail(f"error calling {name}: {err}") from None
 
     def field(self, receiver: object, name: str, with_args: bool) -> object:
         if receiver is None:
@@ -1034,7 +1068,7 @@ class _Exec:
         """An operand's value as an argument of no particular type."""
         self.node = node
         if isinstance(node, _Field):
-            return self.fields(dot, node.names, (node,), _NO_FINAL)
+            return self.fields(dot, dot, node.names, (node,), _NO_FINAL)
         if isinstance(node, _Var):
             return self.variable(dot, node, (), _NO_FINAL)
         if isinstance(node, _Pipe):
@@ -1109,7 +1143,26 @@ class _Exec:
             raise self.fail(f"error calling {name}: {err}") from None
 
 
+def _arity(method: Callable[..., object]) -> int:
+    """How many arguments a bound method takes (Go checks the count before calling)."""
+    code = getattr(method, "__code__", None) or getattr(
+        getattr(method, "__func__", None), "__code__", None
+    )
+    if code is None:
+        return 0
+    count = int(code.co_argcount)
+    return count - 1 if getattr(method, "__self__", None) is not None else count
+
+
 # --- Public API -----------------------------------------------------------------------
+
+
+class TemplateKind(enum.Enum):
+    """What a template renders: one alert of a rule (Prometheus's data and functions) or one
+    notification (Alertmanager's ``template.Data`` and functions)."""
+
+    RULE = "rule"
+    NOTIFICATION = "notification"
 
 
 @dataclass(frozen=True, slots=True)
@@ -1120,10 +1173,13 @@ class Template:
     text: str
     source: str = field(repr=False)  # the text behind the prelude, as Go parses it
     nodes: tuple[_Node, ...] = field(repr=False)
+    kind: TemplateKind = TemplateKind.RULE
 
     def render(self, data: TemplateData, *, query: QueryFunction | None = None) -> str:
         """The text for one alert; raises TemplateError as Go's execution does. ``query``
         runs PromQL for the ``query`` function."""
+        if self.kind is not TemplateKind.RULE:
+            raise TemplateError(f"template: {self.name}: a notification template renders data")
         dot = Struct(
             _DATA_TYPE,
             (
@@ -1138,6 +1194,16 @@ class Template:
         run.walk(dot, self.nodes)  # the parser keeps break and continue inside ranges
         return "".join(run.out)
 
+    def render_data(self, dot: object) -> str:
+        """The text of a notification template for its data (see
+        :mod:`multimonx.template.notification`); raises TemplateError as Go does."""
+        if self.kind is not TemplateKind.NOTIFICATION:
+            raise TemplateError(f"template: {self.name}: a rule template renders an alert")
+        run = _Exec(self, NOTIFICATION_FUNCTIONS)
+        run.vars.append(("$", dot))
+        run.walk(dot, self.nodes)
+        return "".join(run.out)
+
 
 def parse_template(text: str, name: str) -> Template:
     """Parse once (at rule-file load); raises TemplateError with Go's wording."""
@@ -1145,4 +1211,18 @@ def parse_template(text: str, name: str) -> Template:
     return Template(name, text, source, _Parser(source, name).parse())
 
 
-__all__ = ["Template", "TemplateData", "TemplateError", "parse_template"]
+def parse_notification_template(text: str, name: str) -> Template:
+    """Parse a notification template (no prelude: the dot is Alertmanager's
+    ``template.Data``) once, at configuration load; raises TemplateError with Go's wording."""
+    nodes = _Parser(text, name, frozenset(NOTIFICATION_FUNCTIONS)).parse()
+    return Template(name, text, text, nodes, TemplateKind.NOTIFICATION)
+
+
+__all__ = [
+    "Template",
+    "TemplateData",
+    "TemplateError",
+    "TemplateKind",
+    "parse_notification_template",
+    "parse_template",
+]

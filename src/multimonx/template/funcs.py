@@ -55,7 +55,7 @@ class GoTime:
     def __str__(self) -> str:
         moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=self.millis)
         frac = f".{self.millis % 1000:03d}".rstrip("0").rstrip(".")
-        return f"{moment:%Y-%m-%d %H:%M:%S}{frac} +0000 UTC"
+        return f"{moment.year:04d}-{moment:%m-%d %H:%M:%S}{frac} +0000 UTC"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +68,24 @@ class Struct:
 
 class AnyMap(dict[str, object]):
     """A ``map[string]interface{}``: a missing key reads as nil, not as ""."""
+
+
+class GoMethods:
+    """A value of a named Go type with methods (Alertmanager's ``KV``, ``Alerts``...).
+
+    ``.Name`` on such a value calls the method ``go_method(Name)`` returns (with the
+    command's arguments, checked by the method itself: it raises FuncError with Go's
+    message); ``go_string`` is its ``String()`` method, which Go's printing prefers."""
+
+    go_type_name = "interface {}"
+
+    def go_method(self, name: str) -> Callable[..., object] | None:
+        """The method called ``name``, or None when the type has none."""
+        return None
+
+    def go_string(self) -> str | None:
+        """What ``String()`` returns, or None when the type has no such method."""
+        return None
 
 
 class Param(enum.Enum):
@@ -104,6 +122,8 @@ def go_type(value: object) -> str:
     """The Go type name of a value, as ``%T`` prints it."""
     if value is None:
         return "<nil>"
+    if isinstance(value, GoMethods):
+        return value.go_type_name
     if type(value) in _SIMPLE_TYPES:
         return _SIMPLE_TYPES[type(value)]
     if isinstance(value, AnyMap):
@@ -293,6 +313,8 @@ def _format_arg(verb: str, arg: object, spec: _Spec) -> str:
     if arg is None:
         return spec.pad("<nil>") if verb == "v" else f"%!{verb}(<nil>)"
     text: str | None = None
+    if isinstance(arg, GoMethods) and verb in "sv" and (stringer := arg.go_string()) is not None:
+        return spec.pad(stringer[: spec.prec] if spec.prec >= 0 else stringer)
     if isinstance(arg, bool):
         text = spec.pad(str(arg).lower()) if verb in "tv" else None
     elif isinstance(arg, int):
