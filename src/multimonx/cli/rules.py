@@ -112,6 +112,7 @@ def rule_manager(
     *,
     history: AlertHistory,
     notify: NotifyFunc,
+    external_url: str = "",
 ) -> RuleManager:
     """A RuleManager evaluating ``groups`` on ``engine``, storing into ``storage``, handing
     alerts to ``notify``, recording transitions in ``history``, and restoring the alerts'
@@ -153,7 +154,7 @@ def rule_manager(
         engine_query(engine),
         sinks,
         default_interval_ms=round(section.evaluation_interval * 1000),
-        external_url=section.external_url,
+        external_url=external_url or section.external_url,
     )
     manager.update(groups)
     return manager

@@ -166,7 +166,7 @@ class ServerRuntime:
             keys=self.keys,
             fleet=self.fleet,
             ingest_config=config.ingest,
-            storage_metrics=self._storage.metrics,
+            storage_metrics=lambda: [*self._storage.metrics(), *self.alerting.metrics()],
             cors_origin=config.web.cors_origin,
             engine=self.engine,
             query_workers=self._query_workers,
