@@ -36,14 +36,14 @@ def _start(tmp_path: Path, procs: Callable[..., Proc], port: int, name: str) -> 
     )
 
 
-def _configure(tmp_path: Path, rules: str, watch: str) -> int:
+def _configure(tmp_path: Path, rules: str, watch: str, notify: Path | None = None) -> int:
     (tmp_path / "rules.yml").write_text(rules)
     port = free_port()
     (tmp_path / "server.yml").write_text(
         f"listen_address: 127.0.0.1:{port}\n"
         f"rules: {{files: ['{tmp_path / 'rules.yml'}'], default_pack: false,"
         " evaluation_interval: 1s}\n"
-        f"alerting: {{watch_interval: {watch}}}\n"
+        f"alerting: {{watch_interval: {watch}, config_file: '{notify or ''}'}}\n"
     )
     return port
 
@@ -136,4 +136,53 @@ def test_a_firing_alert_is_firing_again_soon_after_a_restart_and_history_is_kept
     states = [e["state"] for e in reversed(events)]
     assert states[:2] == ["pending", "firing"]  # before the restart
     assert states[2:] == ["pending", "firing"]  # after it: pending, then restored
+    assert server.stop() == 0
+
+
+NOTIFY = """
+route: {receiver: ops}
+receivers:
+  - name: ops
+    webhook_configs: [{url: 'http://127.0.0.1:9/hook'}]
+"""
+
+
+def test_a_bad_notification_configuration_stops_the_start_and_a_bad_reload_changes_nothing(
+    tmp_path: Path, procs: Callable[..., Proc]
+) -> None:
+    notify = tmp_path / "notify.yml"
+    port = _configure(tmp_path, _rule("First"), watch="0s", notify=notify)
+    notify.write_text(
+        "route: {receiver: ops}\nreceivers:\n  - name: ops\n"
+        "    slack_configs: [{api_url: 'http://127.0.0.1:9/'}]\n"
+    )
+    server = _start(tmp_path, procs, port, "server")
+    assert server.wait() == 2
+    output = server.output()
+    assert "the notification configuration is not valid" in output
+    assert "slack://" in output  # what to use instead
+    assert "Traceback" not in output
+
+    notify.write_text(NOTIFY)
+    server = _start(tmp_path, procs, port, "server-2")
+    base = f"http://127.0.0.1:{port}"
+    wait_for("the server", lambda: _rule_names(base) == ["First"] or None)
+    request = urllib.request.Request(
+        f"{base}/api/v1/alerts/rules",
+        data=b'{"kind": "promql", "name": "ApiRule", "expr": "vector(1)", "channels": ["ops"]}',
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 201
+
+    notify.write_text(NOTIFY.replace("ops", "team"))  # drops the rule's channel
+    status, body = _post(f"{base}/-/reload")
+    assert status == 500
+    assert "drops a receiver an alert rule uses" in body
+    notify.write_text(NOTIFY + "  - name: [broken\n")
+    status, body = _post(f"{base}/-/reload")
+    assert status == 500
+    assert "the notification configuration is not valid" in body
+    assert sorted(_rule_names(base) or []) == ["ApiRule", "First"]  # still running
     assert server.stop() == 0
