@@ -11,8 +11,6 @@ that apprise's hard-coded Slack and Discord endpoints can be pointed at a local 
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import json
 import textwrap
 import threading
@@ -20,12 +18,10 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from multimonx.cli.server import ServerRuntime
 from multimonx.config import ServerConfig
@@ -33,6 +29,7 @@ from multimonx.config.loader import load_file
 from tests.integration.conftest import free_port, get_json, wait_for
 from tests.notify.alertmanager import alertmanager
 from tests.notify.httpsink import Answer, HttpSink, Recorded, http_sink
+from tests.notify.smtpsink import Mailbox, smtp_server
 
 pytestmark = pytest.mark.integration
 
@@ -124,29 +121,14 @@ def _notify_config(hook: str, flaky: str, smtp_port: int, json_port: int) -> str
     )
 
 
-class _Mailbox:
-    """An aiosmtpd handler keeping every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        with self.arrived:
-            self.messages.append(parsed)
-            self.arrived.notify_all()
-        return "250 OK"
-
-
 @dataclass
 class _Peers:
     hook: HttpSink
     flaky: HttpSink
     chat: HttpSink
     json: HttpSink
-    mailbox: _Mailbox
+    mailbox: Mailbox
+    smtp_port: int
 
 
 @dataclass
@@ -173,22 +155,19 @@ def peers(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Peers]:
     from apprise.plugins.discord import NotifyDiscord
     from apprise.plugins.slack import NotifySlack
 
-    mailbox = _Mailbox()
-    smtp_port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    with http_sink() as hook, http_sink() as flaky, http_sink() as chat, http_sink() as json_:
+    with (
+        smtp_server() as (smtp_port, mailbox),
+        http_sink() as hook,
+        http_sink() as flaky,
+        http_sink() as chat,
+        http_sink() as json_,
+    ):
         monkeypatch.setattr(NotifySlack, "webhook_url", f"{chat.url}/slack")
         monkeypatch.setattr(NotifyDiscord, "notify_url", f"{chat.url}/discord")
         chat.always(Answer(200, b"ok"))
         # the flaky receiver fails three times (500, 503, 429) before it recovers
         flaky.answer(Answer(500), Answer(503), Answer(429))
-        peers = _Peers(hook, flaky, chat, json_, mailbox)
-        peers.smtp_port = smtp_port  # type: ignore[attr-defined]
-        try:
-            yield peers
-        finally:
-            controller.stop()
+        yield _Peers(hook, flaky, chat, json_, mailbox, smtp_port)
 
 
 @pytest.fixture
@@ -204,7 +183,7 @@ def server(tmp_path: Path, peers: _Peers) -> Iterator[_Server]:
             _notify_config(
                 f"{peers.hook.url}/hook",
                 f"{peers.flaky.url}/flaky",
-                peers.smtp_port,  # type: ignore[attr-defined]
+                peers.smtp_port,
                 peers.json.port,
             )
         )
@@ -265,9 +244,7 @@ def _post_json(url: str, body: Any, method: str = "POST") -> Any:
 
 def test_alerts_reach_every_kind_of_receiver(server: _Server, peers: _Peers) -> None:
     # e-mail through a real SMTP server
-    with peers.mailbox.arrived:
-        assert peers.mailbox.arrived.wait_for(lambda: peers.mailbox.messages, 60)
-    message = peers.mailbox.messages[0]
+    message = peers.mailbox.wait()
     assert message["Subject"] == "[FIRING:1] MailMe (mail host-mail warning)"
     body = message.get_body(preferencelist=("plain", "html"))
     assert body is not None

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from multimonx.storage import StorageUnavailable
+from multimonx.storage.sqlitedb import open_sqlite
 
 DEFAULT_RETENTION_S = 120 * 3600.0
 
@@ -58,18 +59,14 @@ class NotificationLog:
         self._retention = retention
         self._lock = threading.Lock()
         self._entries: dict[LogKey, LogEntry] = {}
+        self._db = open_sqlite(
+            path,
+            "the notification log",
+            "CREATE TABLE IF NOT EXISTS nflog (group_key TEXT, receiver TEXT, integration TEXT,"
+            " firing TEXT, resolved TEXT, timestamp REAL, expires_at REAL,"
+            " PRIMARY KEY (group_key, receiver, integration))",
+        )
         try:
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                ":memory:" if path is None else path, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS nflog (group_key TEXT, receiver TEXT, integration TEXT,"
-                " firing TEXT, resolved TEXT, timestamp REAL, expires_at REAL,"
-                " PRIMARY KEY (group_key, receiver, integration))"
-            )
             rows = self._db.execute(
                 "SELECT group_key, receiver, integration, firing, resolved, timestamp, expires_at"
                 " FROM nflog"

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from multimonx.model import Labels, Matcher, MatchType, valid_label_name
 from multimonx.storage import StorageUnavailable
+from multimonx.storage.sqlitedb import open_sqlite
 
 DEFAULT_RETENTION_S = 120 * 3600.0
 """How long an expired silence is kept (Alertmanager's ``--data.retention`` default)."""
@@ -108,14 +109,12 @@ class Silences:
         self._retention = retention
         self._lock = threading.Lock()
         self._by_id: dict[str, Silence] = {}
+        self._db = open_sqlite(
+            path,
+            "the silences",
+            "CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT)",
+        )
         try:
-            if path is not None:
-                path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                ":memory:" if path is None else path, isolation_level=None, check_same_thread=False
-            )
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("CREATE TABLE IF NOT EXISTS silences (id TEXT PRIMARY KEY, body TEXT)")
             for _, body in self._db.execute("SELECT id, body FROM silences").fetchall():
                 silence = _decode(str(body))
                 if silence is not None:

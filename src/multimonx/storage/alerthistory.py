@@ -20,6 +20,7 @@ from pathlib import Path
 
 from multimonx.model import Labels
 from multimonx.storage.interface import StorageUnavailable
+from multimonx.storage.sqlitedb import open_sqlite
 
 MAX_QUERY_ROWS = 10_000
 """The most rows one query returns (the caller asks for less, or narrows the range)."""
@@ -80,12 +81,10 @@ class AlertHistory:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(
-                """
+        self._db = open_sqlite(
+            path,
+            "the alert history",
+            """
                 CREATE TABLE IF NOT EXISTS alert_events (
                     id INTEGER PRIMARY KEY,
                     t_ms INTEGER NOT NULL,
@@ -102,10 +101,8 @@ class AlertHistory:
                     ON alert_events (instance, t_ms);
                 CREATE INDEX IF NOT EXISTS alert_events_alertname
                     ON alert_events (alertname, t_ms);
-                """
-            )
-        except sqlite3.Error as err:
-            raise StorageUnavailable(f"cannot open alert history {path}: {err}") from err
+                """,
+        )
 
     def add(self, events: Sequence[AlertEvent]) -> None:
         """Store ``events`` in one transaction."""

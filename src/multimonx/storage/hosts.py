@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from multimonx.storage.interface import StorageUnavailable
+from multimonx.storage.sqlitedb import open_sqlite
 
 
 class HostStore:
@@ -23,15 +24,11 @@ class HostStore:
 
     def __init__(self, path: Path) -> None:
         self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS hosts (instance TEXT PRIMARY KEY, record TEXT NOT NULL)"
-            )
-        except sqlite3.Error as err:
-            raise StorageUnavailable(f"cannot open host store {path}: {err}") from err
+        self._db = open_sqlite(
+            path,
+            "the host store",
+            "CREATE TABLE IF NOT EXISTS hosts (instance TEXT PRIMARY KEY, record TEXT NOT NULL)",
+        )
 
     def save(self, records: Mapping[str, Mapping[str, Any]]) -> None:
         """Replace the stored records of these hosts (others are kept)."""

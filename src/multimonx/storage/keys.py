@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Protocol
 
 from multimonx.storage.interface import StorageError, StorageUnavailable
+from multimonx.storage.sqlitedb import open_sqlite
 
 TOKEN_PREFIX = "mmx"  # noqa: S105 (a public prefix, not a secret)
 _ID_HEX_DIGITS = 12
@@ -106,17 +107,13 @@ class SqliteKeyStore:
         self._clock = clock
         self._lock = threading.Lock()
         self._last_written: dict[str, float] = {}
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS api_keys ("
-                "key_id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_sha256 TEXT NOT NULL, "
-                "created REAL NOT NULL, revoked REAL, last_used REAL)"
-            )
-        except (sqlite3.Error, OSError) as err:
-            raise StorageUnavailable(f"cannot open key store {path}: {err}") from err
+        self._db = open_sqlite(
+            path,
+            "the key store",
+            "CREATE TABLE IF NOT EXISTS api_keys ("
+            "key_id TEXT PRIMARY KEY, name TEXT NOT NULL, secret_sha256 TEXT NOT NULL, "
+            "created REAL NOT NULL, revoked REAL, last_used REAL)",
+        )
 
     def create(self, name: str) -> tuple[str, str]:
         """A new key: (key_id, token). The token is not recoverable afterwards."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from multimonx.storage.interface import StorageError, StorageUnavailable
+from multimonx.storage.sqlitedb import open_sqlite
 
 _ID_HEX_DIGITS = 12
 
@@ -56,17 +57,13 @@ class RuleStore:
     def __init__(self, path: Path, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._lock = threading.Lock()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS alert_rules ("
-                "rule_id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, definition TEXT NOT NULL, "
-                "enabled INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL)"
-            )
-        except (sqlite3.Error, OSError) as err:
-            raise StorageUnavailable(f"cannot open alert rule store {path}: {err}") from err
+        self._db = open_sqlite(
+            path,
+            "the alert rule store",
+            "CREATE TABLE IF NOT EXISTS alert_rules ("
+            "rule_id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, definition TEXT NOT NULL, "
+            "enabled INTEGER NOT NULL, created REAL NOT NULL, updated REAL NOT NULL)",
+        )
 
     def create(self, name: str, definition: Mapping[str, Any], *, enabled: bool) -> StoredRule:
         """Store a new rule under a fresh id; raises RuleNameTakenError if ``name`` is taken."""

@@ -4,22 +4,17 @@ at it), and e-mail through a real SMTP server (aiosmtpd)."""
 
 from __future__ import annotations
 
-import email
-import email.policy
-import socket
-import threading
 from collections.abc import Iterator
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from multimonx.notify import DeliveryError
 from multimonx.notify.config import AppriseConfig
 from multimonx.notify.receivers.appriseurl import AppriseIntegration, check_apprise_url, redact
 from tests.notify.httpsink import DEADLINE, Answer, HttpSink
 from tests.notify.receivers.samples import alert, notification
+from tests.notify.smtpsink import Mailbox, smtp_server
 
 SCRIPT = "<script>alert(1)</script>"
 
@@ -173,37 +168,13 @@ def test_discord_gets_label_markdown_escaped(
     assert "@everyone" not in content.replace("\\\\@everyone", "")
 
 
-class _Mailbox:
-    """An aiosmtpd handler that keeps every message."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(parsed, EmailMessage)
-        with self.arrived:
-            self.messages.append(parsed)
-            self.arrived.notify_all()
-        return "250 OK"
-
-
 @pytest.fixture
-def smtp() -> Iterator[tuple[int, _Mailbox]]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    mailbox = _Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield port, mailbox
-    finally:
-        controller.stop()
+def smtp() -> Iterator[tuple[int, Mailbox]]:
+    with smtp_server() as server:
+        yield server
 
 
-def test_email_carries_host_severity_summary_and_link(smtp: tuple[int, _Mailbox]) -> None:
+def test_email_carries_host_severity_summary_and_link(smtp: tuple[int, Mailbox]) -> None:
     port, mailbox = smtp
     hook = integration(f"mailto://127.0.0.1:{port}?from=alerts@example.com&to=ops@example.com")
     hook.notify(notification(alert(summary=f"CPU at 93% {SCRIPT}")))
