@@ -448,10 +448,10 @@ def prepare_ours(spec: FleetSpec, tmp: Path, runs: int, timeout: float) -> dict[
 
 
 @contextlib.contextmanager
-def multimonx_server(tmp: Path, settings: str = "") -> Iterator[str]:
+def multimonx_server(tmp: Path, settings: str = "") -> Iterator[tuple[str, int]]:
     """``multimonx server`` over ``tmp / "ours"`` (the worker's directory), its config being
-    this benchmark's plus ``settings`` (YAML, top-level sections); yields its base URL once it
-    is healthy and stops it by PID on exit."""
+    this benchmark's plus ``settings`` (YAML, top-level sections); yields its base URL and PID
+    once it is healthy and stops it by PID on exit."""
     port = free_port()
     data_dir = tmp / "ours"
     config = tmp / "server.yml"
@@ -482,7 +482,7 @@ def multimonx_server(tmp: Path, settings: str = "") -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit("multimonx server did not become healthy in 300 s")
             time.sleep(0.2)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:
@@ -495,7 +495,7 @@ def multimonx_server(tmp: Path, settings: str = "") -> Iterator[str]:
 
 def run_ours(spec: FleetSpec, tmp: Path, runs: int) -> dict[str, Any]:
     """Start ``multimonx server`` over the prepared directory and measure it."""
-    with multimonx_server(tmp) as base:
+    with multimonx_server(tmp) as (base, _):
         return measure(base, spec, runs, friendly=True)
 
 
