@@ -27,6 +27,7 @@ endpoints have absolute targets (current < 20 ms, 24 h history < 100 ms).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import gc
 import json
@@ -40,7 +41,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -102,6 +103,10 @@ class Family:
     name: str
     type: str
     series: list[tuple[dict[str, str], Ints, Floats]]
+
+
+FamiliesFunc = Callable[[FleetSpec], Iterable[Family]]
+"""What generates a fleet's data (``fleet`` here; other benchmarks bring their own)."""
 
 
 def instance(host: int) -> str:
@@ -302,11 +307,12 @@ def measure(base: str, spec: FleetSpec, runs: int, *, friendly: bool) -> dict[st
 # ----------------------------------------------------------------------------- Prometheus
 
 
-def write_openmetrics(spec: FleetSpec, path: Path) -> int:
-    """The fleet as OpenMetrics text; returns the number of samples."""
+def write_openmetrics(spec: FleetSpec, path: Path, families: FamiliesFunc = fleet) -> int:
+    """The fleet (``families(spec)``, this benchmark's by default) as OpenMetrics text;
+    returns the number of samples."""
     samples = 0
     with path.open("w") as out:
-        for family in fleet(spec):
+        for family in families(spec):
             out.write(f"# TYPE {family.name} {family.type}\n")
             stamps: dict[int, list[str]] = {}  # the families' series share their time arrays
             for labels, ts, vs in family.series:
@@ -326,13 +332,16 @@ def write_openmetrics(spec: FleetSpec, path: Path) -> int:
     return samples
 
 
-def prepare_prometheus(spec: FleetSpec, tmp: Path) -> dict[str, Any]:
-    """Write Prometheus's blocks; the time it took and the sample count."""
+def prepare_prometheus(
+    spec: FleetSpec, tmp: Path, families: FamiliesFunc = fleet
+) -> dict[str, Any]:
+    """Write Prometheus's blocks of ``families(spec)``; the time it took and the sample
+    count."""
     data = tmp / "prometheus" / "data"
     data.mkdir(parents=True)
     text = tmp / "fleet.om"
     t0 = time.perf_counter()
-    samples = write_openmetrics(spec, text)
+    samples = write_openmetrics(spec, text, families)
     t1 = time.perf_counter()
     subprocess.run(
         ["promtool", "tsdb", "create-blocks-from", "openmetrics", str(text), str(data)],
@@ -438,8 +447,11 @@ def prepare_ours(spec: FleetSpec, tmp: Path, runs: int, timeout: float) -> dict[
     return result
 
 
-def run_ours(spec: FleetSpec, tmp: Path, runs: int) -> dict[str, Any]:
-    """Start ``multimonx server`` over the prepared directory and measure it."""
+@contextlib.contextmanager
+def multimonx_server(tmp: Path, settings: str = "") -> Iterator[tuple[str, int]]:
+    """``multimonx server`` over ``tmp / "ours"`` (the worker's directory), its config being
+    this benchmark's plus ``settings`` (YAML, top-level sections); yields its base URL and PID
+    once it is healthy and stops it by PID on exit."""
     port = free_port()
     data_dir = tmp / "ours"
     config = tmp / "server.yml"
@@ -447,7 +459,7 @@ def run_ours(spec: FleetSpec, tmp: Path, runs: int) -> dict[str, Any]:
         f"listen_address: 127.0.0.1:{port}\n"
         "storage:\n  sync: interval\n"
         "  retention: {raw: 3d, one_minute: 14d, five_minutes: 90d}\n"
-        "query:\n  timeout: 10m\n"
+        "query:\n  timeout: 10m\n" + settings
     )
     binary = shutil.which("multimonx", path=str(Path(sys.executable).parent)) or "multimonx"
     log = (tmp / "server.log").open("wb")
@@ -470,7 +482,7 @@ def run_ours(spec: FleetSpec, tmp: Path, runs: int) -> dict[str, Any]:
             if time.monotonic() > deadline:
                 raise SystemExit("multimonx server did not become healthy in 300 s")
             time.sleep(0.2)
-        return measure(base, spec, runs, friendly=True)
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:
@@ -479,6 +491,12 @@ def run_ours(spec: FleetSpec, tmp: Path, runs: int) -> dict[str, Any]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def run_ours(spec: FleetSpec, tmp: Path, runs: int) -> dict[str, Any]:
+    """Start ``multimonx server`` over the prepared directory and measure it."""
+    with multimonx_server(tmp) as (base, _):
+        return measure(base, spec, runs, friendly=True)
 
 
 # ----------------------------------------------------------------------------- report

@@ -174,19 +174,27 @@ class RemoteWriteClient:
 
 class PrometheusProcess:
     """A real ``prometheus`` on 127.0.0.1 scraping nothing, with the remote-write receiver and
-    the admin API on, its TSDB in ``data_dir``. Use as a context manager: it is stopped by PID
-    (SIGTERM, then SIGKILL after 30 s) on exit."""
+    the admin API on, its TSDB in ``data_dir``, ``config`` its configuration file's text.
+    Use as a context manager: it is stopped by PID (SIGTERM, then SIGKILL after 30 s) on
+    exit."""
 
-    def __init__(self, data_dir: Path, port: int, binary: str = "prometheus") -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        binary: str = "prometheus",
+        *,
+        config: str = "global:\n  scrape_interval: 1h\nscrape_configs: []\n",
+    ) -> None:
         self.data_dir, self.port = data_dir, port
         data_dir.mkdir(parents=True, exist_ok=True)
-        config = data_dir.parent / "prometheus.yml"
-        config.write_text("global:\n  scrape_interval: 1h\nscrape_configs: []\n")
+        config_file = data_dir.parent / "prometheus.yml"
+        config_file.write_text(config)
         self._log = (data_dir.parent / "prometheus.log").open("wb")
         self.proc = subprocess.Popen(
             [
                 binary,
-                f"--config.file={config}",
+                f"--config.file={config_file}",
                 f"--storage.tsdb.path={data_dir}",
                 f"--web.listen-address=127.0.0.1:{port}",
                 "--web.enable-remote-write-receiver",
