@@ -102,6 +102,8 @@ def same_floats(actual: Floats, expected: Floats) -> bool:
 
 
 def scalar_args(name: str, steps: int) -> list[Floats]:
+    if name == "predict_linear":
+        return [np.linspace(-3600.0, 14_400.0, steps)]  # a different horizon per step
     return [np.full(steps, 0.5)] if name == "quantile_over_time" else []
 
 

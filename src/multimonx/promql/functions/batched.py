@@ -18,7 +18,7 @@ import numpy as np
 
 from multimonx.promql.functions import over_time
 from multimonx.promql.functions.protocols import RangeFunction
-from multimonx.promql.functions.rate import MS_PER_S
+from multimonx.promql.functions.rate import MS_PER_S, linear_regression
 from multimonx.promql.functions.windows import Windows
 from multimonx.promql.values import Bools, Floats, Ints, SeriesBatch
 
@@ -211,6 +211,45 @@ def resets(
     return _count_pairs(batch, flags)
 
 
+# -- least squares: deriv, predict_linear --------------------------------------------------------
+
+
+def _regression(
+    batch: SeriesBatch, origin_of: Callable[[Windows], Ints]
+) -> tuple[Windows, Floats, Floats, Bools]:
+    """``rate.linear_regression`` over every (series, step) window at once, with the origin
+    ``origin_of(windows)`` per non-empty window; the windows, slopes, intercepts and which
+    steps have the two samples a line needs."""
+    windows = _flat_windows(batch)
+    present = np.asarray(batch.hi - batch.lo >= 2)
+    if windows.flat.size == 0:
+        return windows, np.zeros(0), np.zeros(0), present
+    values = batch.values[windows.flat]
+    slope, intercept = linear_regression(batch.timestamps, windows, values, origin_of(windows))
+    return windows, slope, intercept, present
+
+
+def deriv(
+    batch: SeriesBatch, ends: Ints, eval_ts: Ints, range_ms: int, args: Sequence[Floats]
+) -> tuple[Floats, Bools]:
+    """``rate.deriv`` over every series: the slope with the window's first sample as
+    origin."""
+    first = batch.lo.ravel()
+    windows, slope, _, present = _regression(batch, lambda w: batch.timestamps[first[w.steps]])
+    return windows.scatter(slope, present.size).reshape(present.shape), present
+
+
+def predict_linear(
+    batch: SeriesBatch, ends: Ints, eval_ts: Ints, range_ms: int, args: Sequence[Floats]
+) -> tuple[Floats, Bools]:
+    """``rate.predict_linear`` over every series: the line ``args[0]`` seconds after the
+    evaluation time."""
+    steps = batch.lo.shape[1]
+    windows, slope, intercept, present = _regression(batch, lambda w: eval_ts[w.steps % steps])
+    predicted = slope * args[0][windows.steps % steps] + intercept
+    return windows.scatter(predicted, present.size).reshape(present.shape), present
+
+
 # -- the *_over_time family -------------------------------------------------------------------
 
 
@@ -339,6 +378,8 @@ BATCHED_RANGE_FUNCTIONS: dict[str, BatchedRangeFunction] = {
     "idelta": idelta,
     "changes": changes,
     "resets": resets,
+    "deriv": deriv,
+    "predict_linear": predict_linear,
     "sum_over_time": sum_over_time,
     "min_over_time": min_over_time,
     "max_over_time": max_over_time,

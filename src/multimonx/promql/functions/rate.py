@@ -122,13 +122,15 @@ def idelta(
     return _instant_value(series, is_rate=False)
 
 
-def _linear_regression(
-    series: RangeSeries, windows: Windows, values: Floats, origin_ms: Ints
+def linear_regression(
+    timestamps: Ints, windows: Windows, values: Floats, origin_ms: Ints
 ) -> tuple[Floats, Floats]:
     """Least-squares slope (per second) and intercept at ``origin_ms`` (one per non-empty
-    window), as Prometheus's ``linearRegression``: a constant window gives slope 0 (NaN if the
-    constant is infinite)."""
-    x = (series.timestamps[windows.flat] - origin_ms[windows.owner]) / MS_PER_S
+    window) of the windows over ``timestamps`` (``values`` already gathered by
+    ``windows.flat``), as Prometheus's ``linearRegression``: a constant window gives slope 0
+    (NaN if the constant is infinite). Shared with the batched forms, so both sum in the
+    same order."""
+    x = (timestamps[windows.flat] - origin_ms[windows.owner]) / MS_PER_S
     n = windows.counts[windows.steps].astype(np.float64)
     with np.errstate(all="ignore"):
         sum_x, sum_y = windows.sum(x), windows.sum(values)
@@ -156,7 +158,7 @@ def deriv(
     out = np.full(series.lo.size, np.nan)
     if windows.flat.size:
         origin = series.timestamps[series.lo[windows.steps]]
-        slope, _ = _linear_regression(series, windows, values, origin)
+        slope, _ = linear_regression(series.timestamps, windows, values, origin)
         out = windows.scatter(slope, series.lo.size)
     return out, present
 
@@ -169,7 +171,9 @@ def predict_linear(
     present = present_with(windows.counts, 2)
     out = np.full(series.lo.size, np.nan)
     if windows.flat.size:
-        slope, intercept = _linear_regression(series, windows, values, eval_ts[windows.steps])
+        slope, intercept = linear_regression(
+            series.timestamps, windows, values, eval_ts[windows.steps]
+        )
         out = windows.scatter(slope * args[0][windows.steps] + intercept, series.lo.size)
     return out, present
 
