@@ -179,10 +179,20 @@ def test_a_bad_notification_configuration_stops_the_start_and_a_bad_reload_chang
     notify.write_text(NOTIFY.replace("ops", "team"))  # drops the rule's channel
     status, body = _post(f"{base}/-/reload")
     assert status == 500
-    assert "drops a receiver an alert rule uses" in body
+    assert "drops receivers that alert rules use" in body
     notify.write_text(NOTIFY + "  - name: [broken\n")
     status, body = _post(f"{base}/-/reload")
     assert status == 500
     assert "the notification configuration is not valid" in body
     assert sorted(_rule_names(base) or []) == ["ApiRule", "First"]  # still running
+    assert server.stop() == 0
+
+    # Changed while the server was down: the stored rule's channel is gone. The server
+    # starts anyway and says which rule lost which receiver.
+    notify.write_text(NOTIFY.replace("ops", "team"))
+    server = _start(tmp_path, procs, port, "server-3")
+    wait_for("the server", lambda: sorted(_rule_names(base) or []) == ["ApiRule", "First"] or None)
+    assert "names receiver 'ops', which the notification configuration does not have" in (
+        server.output()
+    )
     assert server.stop() == 0

@@ -34,7 +34,7 @@ from multimonx.notify import (
     NotificationLog,
     Silences,
 )
-from multimonx.notify.channels import UnknownChannelError, with_channel_routes
+from multimonx.notify.channels import with_channel_routes
 from multimonx.notify.config import NotifyConfig, NotifyConfigError, load_notify_config
 from multimonx.notify.forward import AlertmanagerForwarder
 from multimonx.notify.receivers.build import integrations_for
@@ -50,6 +50,8 @@ from multimonx.web.alerthistory import alert_history_routes
 from multimonx.web.amapi import am_routes
 from multimonx.web.lifecycle import lifecycle_routes
 from multimonx.web.rulesrest import AlertRulesApi, alert_rule_routes
+
+log = logging.getLogger(__name__)
 
 HISTORY_TRIM_INTERVAL_S = 3600.0
 DEFAULT_RECEIVER = "default"
@@ -162,7 +164,7 @@ class AlertingRuntime:
         self.reloader = Reloader(
             self._load_files,
             self._apply_files,
-            lambda: [*config.rules.files, config.alerting.config_file],
+            lambda: [p for p in (*config.rules.files, config.alerting.config_file) if p],
         )
         self._watcher = (
             PeriodicTask(self.reloader.check, config.alerting.watch_interval)
@@ -226,18 +228,40 @@ class AlertingRuntime:
         return [*self._files.rule_groups, *api_rule_groups(self._api_rules, self.catalog)]
 
     def _notify_config(self, files: AlertingFiles, api_rules: Sequence[ApiRule]) -> NotifyConfig:
-        """The notification configuration with the routes of the API rules' channels."""
-        return with_channel_routes(files.notify, channel_routes(api_rules))
+        """The notification configuration with the routes of the API rules' channels. A
+        channel naming no receiver (the configuration changed while the server was down) is
+        left out with a warning, so stored rules never keep the server from starting: that
+        rule's alerts follow the route tree until the rule or the configuration is fixed."""
+        known = files.notify.receivers
+        channels = []
+        for rule_id, names in channel_routes(api_rules):
+            for name in names:
+                if name not in known:
+                    log.warning(
+                        "alert rule %s names receiver %r, which the notification configuration"
+                        " does not have; its alerts follow the route tree",
+                        rule_id,
+                        name,
+                    )
+            channels.append((rule_id, tuple(n for n in names if n in known)))
+        return with_channel_routes(files.notify, channels)
 
     def _load_files(self) -> AlertingFiles:
+        """The files, refused if they drop a receiver that a rule's channels use now."""
         files = load_alerting_files(self._config)
         with self._lock:
-            try:
-                self._notify_config(files, self._api_rules)
-            except UnknownChannelError as err:
-                raise UsageError(
-                    f"the notification configuration drops a receiver an alert rule uses: {err}"
-                ) from None
+            current, new = self._files.notify.receivers, files.notify.receivers
+            dropped = sorted(
+                f"rule {rule_id} uses {name!r}"
+                for rule_id, names in channel_routes(self._api_rules)
+                for name in names
+                if name in current and name not in new
+            )
+        if dropped:
+            raise UsageError(
+                "the notification configuration drops receivers that alert rules use: "
+                + "; ".join(dropped)
+            )
         return files
 
     def _apply_files(self, files: AlertingFiles) -> None:
