@@ -20,7 +20,7 @@ from pathlib import Path
 
 from multimonx.model import Labels
 from multimonx.storage.interface import StorageUnavailable
-from multimonx.storage.sqlitedb import open_sqlite
+from multimonx.storage.sqlitedb import execute_many, open_sqlite
 
 MAX_QUERY_ROWS = 10_000
 """The most rows one query returns (the caller asks for less, or narrows the range)."""
@@ -122,18 +122,13 @@ class AlertHistory:
             for e in events
         ]
         with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    "INSERT INTO alert_events (t_ms, phase, alertname, instance, severity, "
-                    "labels, annotations, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except sqlite3.Error as err:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise StorageUnavailable(f"cannot store alert history: {err}") from err
+            execute_many(
+                self._db,
+                "INSERT INTO alert_events (t_ms, phase, alertname, instance, severity, "
+                "labels, annotations, value) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+                "store alert history",
+            )
 
     def query(self, where: HistoryFilter) -> list[AlertEvent]:
         """The matching events, newest first, at most ``where.limit`` (capped at

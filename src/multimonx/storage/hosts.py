@@ -9,14 +9,12 @@ knows about it (the registry owns that object's shape).
 from __future__ import annotations
 
 import json
-import sqlite3
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from multimonx.storage.interface import StorageUnavailable
-from multimonx.storage.sqlitedb import open_sqlite
+from multimonx.storage.sqlitedb import execute_many, open_sqlite
 
 
 class HostStore:
@@ -36,18 +34,13 @@ class HostStore:
             (name, json.dumps(dict(record), sort_keys=True)) for name, record in records.items()
         ]
         with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                self._db.executemany(
-                    "INSERT INTO hosts (instance, record) VALUES (?, ?) "
-                    "ON CONFLICT(instance) DO UPDATE SET record = excluded.record",
-                    rows,
-                )
-                self._db.execute("COMMIT")
-            except sqlite3.Error as err:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise StorageUnavailable(f"cannot save hosts: {err}") from err
+            execute_many(
+                self._db,
+                "INSERT INTO hosts (instance, record) VALUES (?, ?) "
+                "ON CONFLICT(instance) DO UPDATE SET record = excluded.record",
+                rows,
+                "save hosts",
+            )
 
     def load(self) -> dict[str, dict[str, Any]]:
         """Every stored record by instance (records that are not JSON objects are skipped)."""

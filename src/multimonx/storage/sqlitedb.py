@@ -5,6 +5,7 @@ settings and the same error."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from multimonx.storage.interface import StorageUnavailable
@@ -26,3 +27,18 @@ def open_sqlite(path: Path | None, what: str, schema: str) -> sqlite3.Connection
     except (OSError, sqlite3.Error) as err:
         raise StorageUnavailable(f"cannot open {what} at {path}: {err}") from err
     return db
+
+
+def execute_many(
+    db: sqlite3.Connection, sql: str, rows: Sequence[Sequence[object]], what: str
+) -> None:
+    """Run ``sql`` for every row in one transaction (all rows or none); raises
+    StorageUnavailable naming ``what``. The caller holds the connection's lock."""
+    try:
+        db.execute("BEGIN")
+        db.executemany(sql, rows)
+        db.execute("COMMIT")
+    except sqlite3.Error as err:
+        if db.in_transaction:
+            db.execute("ROLLBACK")
+        raise StorageUnavailable(f"cannot {what}: {err}") from err
