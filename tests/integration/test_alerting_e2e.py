@@ -299,8 +299,10 @@ def test_inhibition_repeat_interval_and_a_recovering_receiver(
     # Grouped repeats on the hook after repeat_interval: two notifications, REPEAT_S apart
     wait_for("Grouped repeated", lambda: len(_firing(peers.hook, "Grouped")) >= 2 or None)
     first, second, *_ = [r.at for r in list(peers.hook.requests) if _is_firing(r, "Grouped")]
-    # not before the repeat interval; at the first flush after it (group_interval 2 s)
-    assert REPEAT_S - 0.5 <= second - first <= REPEAT_S + 2.0 + 3.0
+    # Not before the repeat interval, at the first flush after it (group_interval 2 s).
+    # Arrival times carry each delivery's own delay, hence the margins: without the
+    # notification log, the repeat would come at the next flush, 2 s later.
+    assert REPEAT_S - 1.5 <= second - first <= REPEAT_S + 2.0 + 3.0
     assert len(_firing(peers.flaky, "Flaky")) == 4  # 3 refused + 1 delivered, no more
     stats = get_json(f"{server.base}/api/v1/notifications")
     flaky = [s for s in _stats(stats) if s["receiver"] == "flaky"]
