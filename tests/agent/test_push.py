@@ -225,7 +225,20 @@ def test_request_is_gzip_wire_format_with_rounds_in_original_order(
     agent = request.payload["agent"]
     assert agent["instance"] == "web-1"
     assert {"spool_bytes", "dropped_samples", "push_errors"} <= agent.keys()
-    assert agent["spool_bytes"] > 0
+    assert agent["spool_bytes"] == 0  # every spooled round is in this request
+
+
+def test_the_reported_backlog_is_what_waits_behind_the_request(
+    receiver: Receiver, spool: Spool, make_pusher: PusherFactory
+) -> None:
+    add_rounds(spool, 12)
+    records = spool.peek(12)
+    behind = sum(record.stored_bytes for record in records[5:])
+    last = sum(record.stored_bytes for record in records[10:])
+    make_pusher(receiver.url, max_rounds=5)
+    wait_until(drained(spool), "spool drained")
+    reported = [r.payload["agent"]["spool_bytes"] for r in receiver.requests]
+    assert reported[:3] == [behind, last, 0]  # 7 rounds behind, then 2, then none
 
 
 @pytest.mark.parametrize(

@@ -348,7 +348,9 @@ class Pusher:
 
     def _body(self, records: Sequence[SpoolRecord]) -> bytes:
         info = dict(self._agent_info())
-        info["spool_bytes"] = self._spool.size_bytes
+        # the backlog behind this request: what it carries leaves the spool once it lands
+        in_flight = sum(record.stored_bytes for record in records)
+        info["spool_bytes"] = max(0, self._spool.size_bytes - in_flight)
         info["dropped_samples"] = self._spool.dropped_samples_total
         with self._stats_lock:
             info["push_errors"] = self._errors

@@ -68,11 +68,13 @@ class SpoolError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class SpoolRecord:
-    """One spooled collection round: its id (increasing), uncompressed body and sample count."""
+    """One spooled collection round: its id (increasing), uncompressed body, sample count
+    and the bytes it takes in the spool (compressed)."""
 
     id: int
     body: bytes
     samples: int
+    stored_bytes: int = 0
 
 
 class Spool:
@@ -261,7 +263,10 @@ class Spool:
             rows = self._db.execute(
                 "SELECT id, body, samples FROM records ORDER BY id LIMIT ?", (max_records,)
             ).fetchall()
-        return [SpoolRecord(rid, zlib.decompress(body), samples) for rid, body, samples in rows]
+        return [
+            SpoolRecord(rid, zlib.decompress(body), samples, len(body))
+            for rid, body, samples in rows
+        ]
 
     def ack(self, last_id: int) -> None:
         """Remove every record with id <= ``last_id``: the server has stored them."""
