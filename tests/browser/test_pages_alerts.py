@@ -139,6 +139,25 @@ def test_a_silence_created_on_the_page_suppresses_the_alert(
         _expire_silences(page, server_url, comment)
 
 
+def test_a_silence_the_server_refuses_shows_its_message(
+    page: Page, server_url: str, firing_alert_name: str
+) -> None:
+    page.goto(f"{server_url}/alerts")
+    card = _alert_card(page, firing_alert_name)
+    card.get_by_role("button", name="Silence…").click(timeout=TIMEOUT_MS)
+    form = card.locator("form")
+    for value in form.locator('input[name="matcher-value"]').all():
+        value.fill("")  # every matcher now matches the empty string: Alertmanager refuses it
+    form.locator('input[name="createdBy"]').fill("browser-test")
+    form.locator('input[name="comment"]').fill("refused")
+    form.get_by_role("button", name="Create silence").click()
+
+    expect(form.locator(".mx-al-error")).to_contain_text("matcher", timeout=TIMEOUT_MS)
+    expect(form).to_be_visible()
+    comments = [s["comment"] for s in _json(page, f"{server_url}/api/v2/silences")]
+    assert "refused" not in comments
+
+
 def test_expiring_a_silence_from_the_list(
     page: Page, server_url: str, console_errors: list[str], firing_alert_name: str
 ) -> None:

@@ -625,7 +625,7 @@ class RulesSection {
             el("td", {}, r.name),
             el("td", {}, r.state ? el("span", { class: `mx-al-badge mx-al-state-${cssToken(r.state)}` }, r.state) : r.type || ""),
             el("td", { class: `mx-al-health-${cssToken(r.health)}` }, r.health || ""),
-            el("td", { class: "mx-al-error" }, r.lastError || ""),
+            el("td", { class: "mx-al-last-error" }, r.lastError || ""),
             el("td", {}, el("code", {}, r.query || "")))))))))));
   }
 
@@ -802,9 +802,11 @@ function labelCells(table) {
   return table;
 }
 
+/** The server's own words for a failure: Alertmanager's API answers errors as a bare JSON string. */
 function errorText(err) {
-  if (err instanceof ApiError && err.status) return `${err.message} (HTTP ${err.status})`;
-  return err?.message || String(err);
+  if (!(err instanceof ApiError) || !err.status) return err?.message || String(err);
+  const text = typeof err.body === "string" && err.body.trim() ? err.body.trim() : err.message;
+  return `${text} (HTTP ${err.status})`;
 }
 
 function cssToken(text) {
