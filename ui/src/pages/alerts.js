@@ -65,6 +65,7 @@ class AlertsPage {
 
   async show(id) {
     this.current = id;
+    rememberTab(id);
     for (const [key] of TABS) {
       this.sections[key].root.hidden = key !== id;
       this.buttons[key].setAttribute("aria-selected", String(key === id));
@@ -81,6 +82,15 @@ class AlertsPage {
     for (const section of Object.values(this.sections)) section.unmount?.();
     this.root.remove();
   }
+}
+
+/** Keep the open tab in the URL (`?tab=`), so a reload or a shared link opens it again. */
+function rememberTab(id) {
+  const url = new URL(window.location.href);
+  if ((url.searchParams.get("tab") || "active") === id) return;
+  if (id === "active") url.searchParams.delete("tab");
+  else url.searchParams.set("tab", id);
+  window.history.replaceState(window.history.state, "", url);
 }
 
 // ---------------------------------------------------------------- active alerts
