@@ -164,8 +164,9 @@ class ActiveSection {
         : `${firing} firing, ${this.alerts.length - firing} pending` +
             (shown.length !== this.alerts.length ? ` (${shown.length} shown)` : ""),
     );
-    const present = new Set(shown.map(alertKey));
-    const orphans = [...this.forms.entries()].filter(([key]) => !present.has(key));
+    // An open form whose alert resolved stays, marked, until it is sent or cancelled.
+    const active = new Set(this.alerts.map(alertKey));
+    const orphans = [...this.forms.entries()].filter(([key]) => !active.has(key));
     keepingFocus(() =>
       replace(
         this.list,
