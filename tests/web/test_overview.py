@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import textwrap
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -311,15 +312,21 @@ def test_an_empty_fleet_answers_empty_lists() -> None:
     }
 
 
-def test_sparklines_are_reused_within_a_step_and_current_values_are_not() -> None:
+def newest_point(api: Api) -> tuple[float, dict[str, Any]]:
+    data = api.body()["data"]
+    return data["timestamps"][-1], data["hosts"][0]
+
+
+def test_sparklines_are_reused_then_recomputed_in_the_background() -> None:
     """Network series appear (over the whole past) after the first request: the current
-    values show them at once, the sparklines once the grid has moved on by a step."""
+    values show them at once; the sparklines are reused within the step, answered one step
+    late while their successor is computed, and computed at once when far behind."""
     storage = MemoryStorage()
     now = [NOW]
     try:
         write(storage, Host("web-1", (0.6, 0.9), (8, 6), (100, 35), None))
         api = make_api(storage, clock=lambda: now[0])
-        first = api.body()["data"]["hosts"][0]
+        end0, first = newest_point(api)
         app = storage.appender()
         for name, slope in (("receive", 500.0), ("transmit", 250.0)):
             labels = Labels.of(
@@ -328,21 +335,39 @@ def test_sparklines_are_reused_within_a_step_and_current_values_are_not() -> Non
                 instance="web-1",
                 job="node",
             )
-            for t in range(NOW_MS - 2 * HOUR_MS, NOW_MS + 200_000, INTERVAL_MS):
+            for t in range(NOW_MS - 2 * HOUR_MS, NOW_MS + 2 * HOUR_MS, INTERVAL_MS):
                 app.append(labels, t, slope * t / 1000)
         app.commit()
-        now[0] = NOW + 1  # the same step
-        second = api.body()["data"]["hosts"][0]
-        now[0] = NOW + 120  # the grid moved on by one step
-        third = api.body()["data"]["hosts"][0]
+        now[0] = NOW + 1  # the same step: the same window
+        same_end, same = newest_point(api)
+        now[0] = NOW + 120  # the grid moved on by a step: the previous window, for now
+        late_end, late = newest_point(api)
+        moved = wait_for_window(api, end0 + 120)
+        now[0] = NOW + 1200  # ten steps on: computed before answering
+        far_end, far = newest_point(api)
     finally:
         storage.close()
     assert first["spark"]["net"] == [None] * 30
     assert first["current"]["net_rx"] is None
-    assert second["current"]["net_rx"] == pytest.approx(500.0)
-    assert second["spark"]["net"] == [None] * 30
-    assert third["spark"]["net"] == pytest.approx([750.0] * 30)
-    assert third["spark"]["cpu"][:28] == pytest.approx([25.0] * 28)  # then the data ends
+    assert (same_end, late_end) == (end0, end0)
+    assert same["current"]["net_rx"] == pytest.approx(500.0)
+    assert late["current"]["net_rx"] == pytest.approx(500.0)
+    assert same["spark"]["net"] == late["spark"]["net"] == [None] * 30
+    assert moved["spark"]["net"][-1] == pytest.approx(750.0)
+    assert far_end == end0 + 1200
+    assert far["spark"]["net"] == pytest.approx([750.0] * 30)
+
+
+def wait_for_window(api: Api, end: float) -> dict[str, Any]:
+    """The first host once the answer's window ends at ``end`` (computed in the background),
+    within a generous deadline."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        newest, host = newest_point(api)
+        if newest == end:
+            return host
+        time.sleep(0.01)
+    pytest.fail(f"the sparklines never moved on to {end}")
 
 
 @pytest.mark.parametrize(("accept", "encoding"), [("gzip, deflate", "gzip"), ("identity", None)])

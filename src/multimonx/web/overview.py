@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import math
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,6 +52,8 @@ from multimonx.rules.group import GroupStatus
 from multimonx.storage import StorageUnavailable
 from multimonx.web.envelope import error_response
 from multimonx.web.workers import QueryWorkers
+
+log = logging.getLogger(__name__)
 
 OVERVIEW_PATH = "/api/v1/overview"
 
@@ -112,7 +117,10 @@ class _AlertCounts:
 
 class _Handler:
     """The handler, with its expressions built once and the latest sparklines of each range
-    (``_SparkWindow``) kept until the grid moves on by a step."""
+    (``_SparkWindow``). When the grid has moved on by one step, the previous window is
+    answered while the new one is computed on a query thread (the answer's ``timestamps``
+    say which window it is): only a range never asked for, or not for more than a step,
+    waits for its sparklines."""
 
     def __init__(self, api: OverviewApi) -> None:
         self.api = api
@@ -127,6 +135,8 @@ class _Handler:
             for range_name, step_ms in _steps().items()
         }
         self.sparks: dict[str, _SparkWindow] = {}
+        self.refreshing: set[str] = set()
+        self.lock = threading.Lock()  # guards sparks and refreshing
 
     async def overview(self, request: Request) -> Response:
         range_name = request.query_params.get("range", "1h")
@@ -138,23 +148,28 @@ class _Handler:
         now_ms = int(self.api.clock() * 1000)
         step_ms = range_ms // SPARK_POINTS
         end_ms = now_ms - now_ms % step_ms
-        start_ms = end_ms - (SPARK_POINTS - 1) * step_ms
         body: dict[str, Any] = {"status": "success"}
         current: dict[str, dict[str, float | None]] = {}
-        sparks: dict[str, dict[str, list[float | None]]] = {}
-        cached = self.sparks.get(range_name)
+        with self.lock:
+            cached = self.sparks.get(range_name)
+        window = _SparkWindow(end_ms, {})
         try:
-            if cached is not None and cached.end_ms == end_ms:
-                sparks = cached.by_host
+            if cached is not None and end_ms - step_ms <= cached.end_ms <= end_ms:
+                if cached.end_ms < end_ms:
+                    self._refresh(range_name, end_ms, step_ms)
+                window = cached
                 current = await self.api.workers.run(self._current, now_ms)
             else:
-                current, sparks = await asyncio.gather(
+                current, by_host = await asyncio.gather(
                     self.api.workers.run(self._current, now_ms),
-                    self.api.workers.run(self._sparks, range_name, start_ms, end_ms, step_ms),
+                    self.api.workers.run(self._sparks, range_name, end_ms, step_ms),
                 )
-                self.sparks[range_name] = _SparkWindow(end_ms, sparks)
+                window = _SparkWindow(end_ms, by_host)
+                self._store(range_name, window)
         except (EvalError, StorageUnavailable) as err:
             body["warnings"] = [f"values unavailable: {err}"]
+        sparks = window.by_host
+        start_ms = window.end_ms - (SPARK_POINTS - 1) * step_ms
         alerts, firing, pending = _alerts_by_host(self.api.rule_groups())
         hosts = []
         up = alerting = 0
@@ -212,9 +227,11 @@ class _Handler:
         return out
 
     def _sparks(
-        self, range_name: str, start_ms: int, end_ms: int, step_ms: int
+        self, range_name: str, end_ms: int, step_ms: int
     ) -> dict[str, dict[str, list[float | None]]]:
-        """``{instance: {field: SPARK_POINTS values}}``, None where a step has no point."""
+        """``{instance: {field: SPARK_POINTS values}}`` of the window ending at ``end_ms``,
+        None where a step has no point."""
+        start_ms = end_ms - (SPARK_POINTS - 1) * step_ms
         out: dict[str, dict[str, list[float | None]]] = {}
         for name, expr in self.spark_parts[range_name]:
             result = self.api.engine.range(expr, start_ms, end_ms, step_ms)
@@ -228,12 +245,45 @@ class _Handler:
                 out.setdefault(host, {})[name] = points
         return out
 
+    def _store(self, range_name: str, window: _SparkWindow) -> None:
+        """Keep ``window`` unless a newer one of the range is already kept."""
+        with self.lock:
+            kept = self.sparks.get(range_name)
+            if kept is None or kept.end_ms < window.end_ms:
+                self.sparks[range_name] = window
+
+    def _refresh(self, range_name: str, end_ms: int, step_ms: int) -> None:
+        """Compute the window ending at ``end_ms`` in the background, unless one of the
+        range is being computed already."""
+        with self.lock:
+            if range_name in self.refreshing:
+                return
+            self.refreshing.add(range_name)
+
+        def done(future: Future[dict[str, dict[str, list[float | None]]]]) -> None:
+            with self.lock:
+                self.refreshing.discard(range_name)
+            error = None if future.cancelled() else future.exception()
+            if future.cancelled() or error is not None:
+                log.warning("overview: the %s sparklines were not computed: %s", range_name, error)
+                return
+            self._store(range_name, _SparkWindow(end_ms, future.result()))
+
+        try:
+            self.api.workers.submit(self._sparks, range_name, end_ms, step_ms).add_done_callback(
+                done
+            )
+        except RuntimeError:  # the workers are closed: the server is stopping
+            with self.lock:
+                self.refreshing.discard(range_name)
+
 
 @dataclass(frozen=True, slots=True)
 class _SparkWindow:
     """The sparklines of one range ending at ``end_ms``: every point of them lies in the
-    past, so they are reused until the grid moves on by a step (2 min for 1 h); only the
-    current values are evaluated on every request."""
+    past, so they are reused until the grid moves on by a step (2 min for 1 h), and answered
+    for one more step while their successor is computed; only the current values are
+    evaluated on every request."""
 
     end_ms: int
     by_host: dict[str, dict[str, list[float | None]]]
