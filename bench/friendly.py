@@ -1,5 +1,6 @@
 """Latency of the friendly REST API at fleet scale (issue 4's targets: ``metrics/current``
-under 20 ms and ``metrics/history`` over 24 h under 100 ms at 1,000 hosts).
+under 20 ms and ``metrics/history`` over 24 h under 100 ms at 1,000 hosts; issue 6's: the
+dashboard's ``/api/v1/overview`` well under 300 ms at 1,000 hosts).
 
 Loads ``bench.nodegen``'s node_exporter-like fleet into the embedded TSDB (or the memory
 storage) in a temporary directory, then times each endpoint in-process through httpx's ASGI
@@ -115,11 +116,14 @@ def main() -> None:
                 f"/api/v1/metrics/history?host={host}&metric=disk.usage.percent&range=24h"
             ),
             "servers (fleet)": "/api/v1/servers",
+            "overview (fleet) 1h": "/api/v1/overview?range=1h",
+            "overview (fleet) 24h": "/api/v1/overview?range=24h",
             "catalog": "/api/v1/metrics/catalog",
         }
         print(f"{'endpoint':36} {'median ms':>10} {'best ms':>9} {'bytes':>9}")
         for name, url in cases.items():
-            runs = max(3, args.runs // 4) if name.startswith("servers") else args.runs
+            fleet_wide = name.startswith(("servers", "overview"))
+            runs = max(3, args.runs // 4) if fleet_wide else args.runs
             median, best, size = timed(get(url), runs)
             print(f"{name:36} {median:10.1f} {best:9.1f} {size:9,}")
         storage.close()

@@ -84,3 +84,20 @@ def test_keyword_arguments_and_exceptions_pass_through() -> None:
 def test_max_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         QueryWorkers(0)
+
+
+def test_submit_runs_in_the_background_and_is_refused_once_closed() -> None:
+    workers = QueryWorkers(1)
+    ran_on: list[str] = []
+
+    def work(x: int) -> int:
+        ran_on.append(threading.current_thread().name)
+        return x * 2
+
+    try:
+        assert workers.submit(work, 21).result(timeout=30) == 42
+    finally:
+        workers.close()
+    assert ran_on[0].startswith("multimonx-query")
+    with pytest.raises(RuntimeError):
+        workers.submit(work, 1)

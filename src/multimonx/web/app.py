@@ -1,6 +1,7 @@
-"""The server's HTTP app: push ingest, health, the server's own metrics, and the routes of
-the Prometheus HTTP API (``web.promapi``) and of the friendly REST API (``web.friendly``:
-servers, metrics current/history/catalog, OpenAPI description).
+"""The server's HTTP app: push ingest, health, the server's own metrics, the routes of the
+Prometheus HTTP API (``web.promapi``), of the friendly REST API (``web.friendly``: servers,
+metrics current/history/catalog, OpenAPI description), of the dashboard's overview
+(``web.overview``) and the dashboard itself (``web.dashboard``: ``/``, its pages, ``/assets``).
 
 Routes:
 - ``POST /api/v1/metrics/collect``: a push from an agent (``multimonx.model.wire``).
@@ -17,6 +18,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -31,11 +33,14 @@ from multimonx.config import IngestSection
 from multimonx.ingest import FleetRegistry, Ingester, IngestError
 from multimonx.model import COLLECT_PATH, TEXT_CONTENT_TYPE, MetricFamily, render_text
 from multimonx.model.regex import compile_regex
+from multimonx.promql.catalog import load_catalog
 from multimonx.promql.engine import Engine
 from multimonx.rules.group import GroupStatus
 from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailable
+from multimonx.web.dashboard import STATIC_DIR, dashboard_routes
 from multimonx.web.envelope import error_response, json_response
 from multimonx.web.friendly import FriendlyApi, friendly_routes
+from multimonx.web.overview import OverviewApi, overview_routes
 from multimonx.web.promapi import PrometheusApi, prometheus_routes
 from multimonx.web.selfmetrics import ServerMetrics
 from multimonx.web.workers import QueryWorkers
@@ -303,6 +308,7 @@ def create_app(
     query_workers: QueryWorkers | None = None,
     rule_groups: Callable[[], Sequence[GroupStatus]] = tuple,
     extra_routes: Sequence[BaseRoute] = (),
+    dashboard_dir: Path | None = STATIC_DIR,
     clock: Callable[[], float] = time.time,
 ) -> Starlette:
     """The server's ASGI app over the given parts (built and owned by the caller).
@@ -313,8 +319,9 @@ def create_app(
     origins allowed to read the API (``_Cors``); ``query_workers`` are the threads queries run
     in (default: Prometheus's 20); ``rule_groups`` gives the rule groups' state for
     ``/api/v1/rules`` and ``/api/v1/alerts``; ``extra_routes`` are the routes of parts the
-    composition root built (alert history, silences, notifications); ``clock`` (Unix
-    seconds) is a test seam.
+    composition root built (alert history, silences, notifications); ``dashboard_dir`` holds
+    the built dashboard served at ``/`` (None: no dashboard routes); ``clock`` (Unix seconds)
+    is a test seam.
     """
     if keys is None and ingest_config.require_api_key:
         raise ValueError("require_api_key is set but no key store was given")
@@ -322,6 +329,7 @@ def create_app(
     engine = engine or Engine(storage)
     metrics = metrics or ServerMetrics()
     workers = query_workers or QueryWorkers()
+    catalog = load_catalog()
     h = _Handlers(
         storage=storage,
         keys=keys,
@@ -348,8 +356,23 @@ def create_app(
                 rule_groups=rule_groups,
             )
         ),
-        *friendly_routes(FriendlyApi(engine, fleet, clock=clock, version=version, workers=workers)),
+        *friendly_routes(
+            FriendlyApi(
+                engine, fleet, catalog=catalog, clock=clock, version=version, workers=workers
+            )
+        ),
+        *overview_routes(
+            OverviewApi(
+                engine,
+                fleet,
+                rule_groups=rule_groups,
+                catalog=catalog,
+                clock=clock,
+                workers=workers,
+            )
+        ),
         *extra_routes,
+        *(dashboard_routes(dashboard_dir) if dashboard_dir is not None else ()),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
     paths = frozenset(r.path for r in routes if isinstance(r, Route))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 P = ParamSpec("P")
@@ -34,6 +34,11 @@ class QueryWorkers:
         """``fn(*args, **kwargs)`` on a query thread, once one is free."""
         call = functools.partial(fn, *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._pool, call)
+
+    def submit(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        """``fn(*args, **kwargs)`` on a query thread, in the background (no caller waits for
+        it); RuntimeError once closed."""
+        return self._pool.submit(fn, *args, **kwargs)
 
     def close(self) -> None:
         """Drop the queries still waiting and let the threads end after their current one."""

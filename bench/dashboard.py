@@ -1,0 +1,165 @@
+"""Time to first chart and to fully rendered of the web dashboard, in headless Chromium, for
+the overview with ``--hosts`` hosts and a host detail page at 24 h (issue 6's targets: first
+chart under 500 ms, fully rendered under 1 s).
+
+The fleet is ``bench/query.py``'s (per host ``--cpus`` CPUs x 8 modes, load, the root file
+system, memory; the CPU and file system series cover the last 70 minutes, memory
+``--hours``), loaded into the embedded TSDB by query.py's worker, then served by a real
+``multimonx server`` (query.py's ``multimonx_server``), which must find the dashboard built
+(``scripts/setup``). Each page is opened ``--runs`` times, each time in a fresh browser context
+(nothing cached), and the page's own performance marks are read:
+
+- ``mmx:first-chart``: set by the UI after its first chart has drawn;
+- ``mmx:rendered``: set when every chart and table of the page has its data.
+
+Their ``startTime`` is milliseconds since the navigation started. Before the pages, the
+latency of ``/api/v1/overview`` (the overview's data) is printed. The medians are printed
+beside the targets; a mark the page never set within ``--mark-timeout`` is reported as such
+(the pages set them once they exist: see /work/notes/helper-dash.md).
+
+    .venv/bin/python bench/dashboard.py --quick   # 50 hosts, 2 h
+    .venv/bin/python bench/dashboard.py           # 1,000 hosts x 4 CPUs, 24 h
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import statistics
+import tempfile
+import time
+import urllib.parse
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Browser, sync_playwright
+
+from query import AHEAD_MS, SLOW_MS, FleetSpec, get, instance, multimonx_server, prepare_ours
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+MARKS = {"mmx:first-chart": 500.0, "mmx:rendered": 1000.0}
+"""The performance marks the pages set, and their targets in milliseconds."""
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One page load: the marks' times (None: never set) and the load event's time, ms."""
+
+    marks: dict[str, float | None]
+    load_ms: float
+
+
+def visit(browser: Browser, url: str, mark_timeout_ms: float) -> Visit:
+    """Open ``url`` in a fresh context and wait for every mark, up to ``mark_timeout_ms``."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    try:
+        page = context.new_page()
+        page.goto(url, wait_until="load")
+        load_ms: float = page.evaluate(
+            "() => performance.getEntriesByType('navigation')[0].loadEventEnd"
+        )
+        marks: dict[str, float | None] = {}
+        deadline = time.monotonic() + mark_timeout_ms / 1000
+        for name in MARKS:
+            left_ms = max(1.0, (deadline - time.monotonic()) * 1000)
+            try:
+                page.wait_for_function(
+                    "name => performance.getEntriesByName(name, 'mark').length > 0",
+                    arg=name,
+                    timeout=left_ms,
+                )
+            except Exception:  # playwright's TimeoutError: the page never set the mark
+                marks[name] = None
+                continue
+            marks[name] = page.evaluate(
+                "name => performance.getEntriesByName(name, 'mark')[0].startTime", name
+            )
+        return Visit(marks, load_ms)
+    finally:
+        context.close()
+
+
+def report(name: str, visits: list[Visit]) -> None:
+    """One line per mark: median and best against the target, or why there is none."""
+    load = statistics.median(v.load_ms for v in visits)
+    print(f"{name}  (load event: median {load:.0f} ms)")
+    for mark, target in MARKS.items():
+        times = [v.marks[mark] for v in visits if v.marks[mark] is not None]
+        if not times:
+            print(f"  {mark:16} NEVER SET in {len(visits)} loads: the page does not set it (yet)")
+            continue
+        median = statistics.median(t for t in times if t is not None)
+        best = min(t for t in times if t is not None)
+        verdict = "met" if median < target else "NOT MET"
+        missing = len(visits) - len(times)
+        note = f", missing in {missing} of {len(visits)} loads" if missing else ""
+        print(
+            f"  {mark:16} median {median:7.0f} ms  best {best:7.0f} ms  "
+            f"target < {target:.0f} ms: {verdict}{note}"
+        )
+
+
+def api_latency(base: str, runs: int) -> None:
+    """``/api/v1/overview`` over HTTP: the first request of each range (its sparklines
+    computed) and the median of the next ``runs`` (sparklines reused within a step)."""
+    for range_name in ("1h", "24h"):
+        times = []
+        for _ in range(runs + 1):
+            t0 = time.perf_counter()
+            status, body = get(base, "/api/v1/overview", {"range": range_name})
+            times.append((time.perf_counter() - t0) * 1000)
+            if status != 200:
+                raise SystemExit(f"/api/v1/overview answered {status}: {body[:300]!r}")
+        print(
+            f"/api/v1/overview?range={range_name}: first {times[0]:.0f} ms, then median "
+            f"{statistics.median(times[1:]):.0f} ms ({len(body):,} bytes; target well under 300 ms)"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--hosts", type=int, default=1000)
+    parser.add_argument("--cpus", type=int, default=4)
+    parser.add_argument("--hours", type=float, default=24.0)
+    parser.add_argument("--runs", type=int, default=5, help="page loads per page")
+    parser.add_argument("--quick", action="store_true", help="50 hosts, 2 h, 3 runs")
+    parser.add_argument("--mark-timeout", type=float, default=15.0, help="seconds per load")
+    parser.add_argument("--timeout", type=float, default=3600, help="for loading, seconds")
+    args = parser.parse_args()
+    if args.quick:
+        args.hosts, args.hours, args.runs = 50, 2.0, 3
+    now = int(time.time() * 1000) + AHEAD_MS
+    spec = FleetSpec(args.hosts, args.cpus, args.hours, end_ms=now - now % SLOW_MS)
+    tmp = Path(tempfile.mkdtemp(prefix="mmx-dashbench-"))
+    try:
+        print(f"loading {args.hosts} hosts x {args.hours:g} h into {tmp} ...", flush=True)
+        prepare_ours(spec, tmp, 1, args.timeout)
+        with multimonx_server(tmp) as (base, _), sync_playwright() as playwright:
+            api_latency(base, args.runs)
+            browser = playwright.chromium.launch(
+                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+            )
+            pages = {
+                f"overview, {args.hosts} hosts": f"{base}/",
+                "host detail, 24 h": (
+                    f"{base}/hosts/{urllib.parse.quote(instance(0), safe='')}?range=24h"
+                ),
+            }
+            for name, url in pages.items():
+                visit(browser, url, args.mark_timeout * 1000)  # warm-up: server caches, JIT
+                visits = [visit(browser, url, args.mark_timeout * 1000) for _ in range(args.runs)]
+                report(name, visits)
+            browser.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
