@@ -326,6 +326,4 @@ class Shell {
   }
 }
 
-const root = document.getElementById("app");
-const shell = new Shell(root);
-shell.show();
+new Shell(document.getElementById("app")).show();

@@ -61,7 +61,6 @@ class Overview {
     this.ctx = ctx;
     this.hosts = [];
     this.rows = [];
-    this.timestamps = [];
     this.sort = { key: "instance", direction: 1 };
     this.status = ["up", "down", "alerting"].includes(params.status) ? params.status : "all";
     this.search = params.q || "";
@@ -129,7 +128,6 @@ class Overview {
     }
     this.error.hidden = true;
     this.hosts = (data.hosts || []).map((h) => ({ ...h, state: stateOf(h) }));
-    this.timestamps = data.timestamps || [];
     this.rangeNote.textContent = `Sparklines: last ${data.range || range}`;
     this.renderTotals(data.totals || {});
     this.updates += 1;
@@ -161,7 +159,7 @@ class Overview {
   }
 
   setSort(key) {
-    this.sort = { key, direction: this.sort.key === key ? -this.sort.direction : key === "instance" ? 1 : -1 };
+    this.sort = { key, direction: this.sort.key === key ? -this.sort.direction : key === "instance" || key === "status" ? 1 : -1 };
     this.apply();
   }
 
