@@ -65,6 +65,7 @@ class Overview {
     this.status = ["up", "down", "alerting"].includes(params.status) ? params.status : "all";
     this.search = params.q || "";
     this.rendered = new Map();
+    this.pool = [];
     this.frame = 0;
     this.updates = 0;
 
@@ -179,7 +180,10 @@ class Overview {
     this.empty.hidden = this.rows.length > 0;
     this.empty.textContent = this.hosts.length ? "No host matches." : "No hosts have reported yet.";
     this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
-    for (const row of this.rendered.values()) row.remove();
+    for (const row of this.rendered.values()) {
+      row.remove();
+      this.pool.push(row);
+    }
     this.rendered.clear();
     this.renderRows();
   }
@@ -192,74 +196,105 @@ class Overview {
     });
   }
 
-  /** Keep exactly the rows in view (plus a margin) in the DOM. */
+  /**
+   * Keep exactly the rows in view (plus a margin) in the DOM. Rows that leave the view are
+   * reused for those that enter it (filled in place, canvases kept), so a fast scroll costs
+   * text updates and sparkline strokes, not new elements.
+   */
   renderRows() {
     const top = this.scroller.scrollTop;
     const height = this.scroller.clientHeight || 600;
     const first = Math.max(0, Math.floor(top / ROW_HEIGHT) - MARGIN_ROWS);
     const last = Math.min(this.rows.length, Math.ceil((top + height) / ROW_HEIGHT) + MARGIN_ROWS);
+    const free = [];
     for (const [index, row] of this.rendered) {
       if (index < first || index >= last) {
-        row.remove();
+        free.push(row);
         this.rendered.delete(index);
       }
     }
     const colors = { cpu: seriesColor(0), memory: seriesColor(1), net: seriesColor(2) };
-    const added = [];
     for (let i = first; i < last; i++) {
       if (this.rendered.has(i)) continue;
-      const row = this.renderRow(this.rows[i], i);
+      const row = free.pop() || this.pool.pop() || makeRow();
+      if (!row.isConnected) this.spacer.append(row);
+      fillRow(row, this.rows[i], i, colors);
       this.rendered.set(i, row);
-      this.spacer.append(row);
-      added.push(row);
     }
-    // Sparklines are drawn once their canvases have a size, after the rows are attached.
-    for (const row of added) {
-      for (const canvas of row.querySelectorAll("canvas")) {
-        const kind = canvas.dataset.spark;
-        drawSparkline(canvas, row.hostSpark[kind], { color: colors[kind], max: kind === "net" ? null : 100 });
-      }
+    for (const row of free) {
+      row.remove();
+      this.pool.push(row);
     }
-    if (this.rendered.size > 0 || this.updates > 0) {
+    if (this.updates > 0) {
       markOnce("mmx:first-chart");
       markOnce("mmx:rendered");
     }
-  }
-
-  renderRow(host, index) {
-    const spark = (kind) => el("canvas", { class: "spark", "data-spark": kind, width: 72, height: 20, "aria-hidden": "true" });
-    const pct = (v) => el("span", { class: `num ${level(v)}` }, formatPercent(v));
-    const firing = host.alerts?.firing ?? 0;
-    const pending = host.alerts?.pending ?? 0;
-    const row = el(
-      "a",
-      {
-        class: `vt-row row-grid state-${host.state}`,
-        role: "row",
-        href: `/hosts/${encodeURIComponent(host.instance)}`,
-        "data-instance": host.instance,
-        style: `top:${index * ROW_HEIGHT}px`,
-      },
-      el("span", { class: "cell col-instance", title: host.instance }, host.instance),
-      el("span", { class: "cell col-status" }, el("span", { class: `badge ${host.state}` }, host.state)),
-      el("span", { class: "cell col-cpu" }, pct(host.current?.cpu), spark("cpu")),
-      el("span", { class: "cell col-memory" }, pct(host.current?.memory), spark("memory")),
-      el("span", { class: "cell col-disk" }, pct(host.current?.disk)),
-      el("span", { class: "cell col-net" }, el("span", { class: "num" }, formatBytesRate(netOf(host))), spark("net")),
-      el(
-        "span",
-        { class: "cell col-alerts", title: `${firing} firing, ${pending} pending` },
-        firing ? el("span", { class: "badge alerting" }, String(firing)) : el("span", { class: "muted" }, pending ? `${pending} pending` : "0"),
-      ),
-    );
-    row.hostSpark = host.spark || {};
-    return row;
   }
 
   unmount() {
     cancelAnimationFrame(this.frame);
     this.resize.disconnect();
     this.root.remove();
+  }
+}
+
+/** An empty host row; `fillRow` puts a host into it. */
+function makeRow() {
+  const spark = (kind) => el("canvas", { class: "spark", "data-spark": kind, width: 72, height: 20, "aria-hidden": "true" });
+  const parts = {
+    instance: el("span", { class: "cell col-instance" }),
+    badge: el("span", { class: "badge" }),
+    cpu: el("span", { class: "num" }),
+    memory: el("span", { class: "num" }),
+    disk: el("span", { class: "num" }),
+    net: el("span", { class: "num" }),
+    alerts: el("span", { class: "cell col-alerts" }),
+    sparks: { cpu: spark("cpu"), memory: spark("memory"), net: spark("net") },
+  };
+  const row = el(
+    "a",
+    { class: "vt-row row-grid", role: "row" },
+    parts.instance,
+    el("span", { class: "cell col-status" }, parts.badge),
+    el("span", { class: "cell col-cpu" }, parts.cpu, parts.sparks.cpu),
+    el("span", { class: "cell col-memory" }, parts.memory, parts.sparks.memory),
+    el("span", { class: "cell col-disk" }, parts.disk),
+    el("span", { class: "cell col-net" }, parts.net, parts.sparks.net),
+    parts.alerts,
+  );
+  row.parts = parts;
+  return row;
+}
+
+/** Put `host` into `row` at position `index` (as text: every value is a text node). */
+function fillRow(row, host, index, colors) {
+  const { parts } = row;
+  row.className = `vt-row row-grid state-${host.state}`;
+  row.href = `/hosts/${encodeURIComponent(host.instance)}`;
+  row.dataset.instance = host.instance;
+  row.style.top = `${index * ROW_HEIGHT}px`;
+  parts.instance.textContent = host.instance;
+  parts.instance.title = host.instance;
+  parts.badge.className = `badge ${host.state}`;
+  parts.badge.textContent = host.state;
+  for (const key of ["cpu", "memory", "disk"]) {
+    const v = host.current?.[key];
+    parts[key].className = `num ${level(v)}`;
+    parts[key].textContent = formatPercent(v);
+  }
+  parts.net.textContent = formatBytesRate(netOf(host));
+  const firing = host.alerts?.firing ?? 0;
+  const pending = host.alerts?.pending ?? 0;
+  parts.alerts.title = `${firing} firing, ${pending} pending`;
+  replace(
+    parts.alerts,
+    firing
+      ? el("span", { class: "badge alerting" }, String(firing))
+      : el("span", { class: "muted" }, pending ? `${pending} pending` : "0"),
+  );
+  const spark = host.spark || {};
+  for (const kind of ["cpu", "memory", "net"]) {
+    drawSparkline(parts.sparks[kind], spark[kind], { color: colors[kind], max: kind === "net" ? null : 100 });
   }
 }
 
