@@ -327,3 +327,12 @@ def test_zoom_in_one_chart_zooms_every_chart(dashboard: Dashboard, page: Page) -
         "full => [...document.querySelectorAll('.chart')].every(c => c.dataset.xRange === full)",
         arg=next(iter(full)),
     )
+
+
+def test_an_unknown_host_is_said_inline(dashboard: Dashboard, page: Page) -> None:
+    page.goto(dashboard.url(host_path("no-such-<host>")))
+    error = page.locator("main .error", has_text="No host named")
+    error.wait_for()
+    assert error.inner_text() == "No host named no-such-<host> has reported."
+    wait_for_chart_update(page, "CPU", 0)
+    assert chart_attr(page, "CPU", "data-series") == 0

@@ -151,6 +151,7 @@ class HostPage {
     this.ctx = ctx;
     this.alive = true;
     this.loaded = false;
+    this.known = false;
     this.windowKey = "";
     this.group = new ChartGroup();
     this.error = el("div", { class: "error", role: "alert", hidden: true });
@@ -210,14 +211,29 @@ class HostPage {
     }
   }
 
+  /** Whether the server knows the host (asked until it does, so an unknown one is no 404). */
+  async hostKnown() {
+    if (!this.known) {
+      const servers = await get("/api/v1/servers");
+      this.known = servers.some((s) => s.instance === this.instance);
+    }
+    return this.known;
+  }
+
   async loadCurrent() {
     let data;
     try {
+      if (!(await this.hostKnown())) {
+        if (!this.alive) return;
+        this.error.hidden = false;
+        this.error.textContent = `No host named ${this.instance} has reported.`;
+        return;
+      }
       data = await get("/api/v1/metrics/current", { host: this.instance });
     } catch (err) {
       if (!this.alive) return;
       this.error.hidden = false;
-      this.error.textContent = err.status === 404 ? `No host named ${this.instance} has reported.` : `Could not load current values: ${err.message}`;
+      this.error.textContent = `Could not load current values: ${err.message}`;
       return;
     }
     if (!this.alive) return;
