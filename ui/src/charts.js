@@ -127,10 +127,16 @@ export class TimeChart {
       this.body,
     );
     container.append(this.root);
+    // Resize in the next frame, outside the observer's callback, so that a size change
+    // cannot feed back into the same layout pass (Chrome reports such loops as errors).
+    this.resizeFrame = 0;
     this.resize = new ResizeObserver(() => {
-      if (!this.plot) return;
-      const width = this.body.clientWidth;
-      if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: this.height });
+      cancelAnimationFrame(this.resizeFrame);
+      this.resizeFrame = requestAnimationFrame(() => {
+        if (!this.plot) return;
+        const width = this.body.clientWidth;
+        if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: this.height });
+      });
     });
     this.resize.observe(this.body);
     group.charts.add(this);
@@ -274,6 +280,7 @@ export class TimeChart {
 
   /** Remove the chart and its observers. */
   destroy() {
+    cancelAnimationFrame(this.resizeFrame);
     this.resize.disconnect();
     if (this.plot) this.plot.destroy();
     this.plot = null;
