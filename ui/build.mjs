@@ -2,7 +2,8 @@
 // scripts/setup runs it (`npm run build`):
 //   index.html        ui/index.html, its /assets/app.{js,css} references given ?v=<content hash>
 //   assets/app.js     src/main.js and everything it imports, one minified ES module
-//   assets/app.css    uPlot's stylesheet, then src/app.css, minified
+//   assets/app.css    uPlot's stylesheet, src/app.css and the pages' stylesheets, minified
+//                     (pages never import CSS from JavaScript: it would be a second bundle)
 //   assets/*.map      source maps
 // The server sends /assets/* with a long cache lifetime when the URL carries ?v= and
 // index.html with no-cache, so a rebuild reaches browsers on their next page load.
@@ -37,7 +38,9 @@ async function main() {
   await esbuild.build({
     ...common,
     stdin: {
-      contents: '@import "uplot/dist/uPlot.min.css";\n@import "./src/app.css";\n',
+      contents:
+        '@import "uplot/dist/uPlot.min.css";\n@import "./src/app.css";\n' +
+        '@import "./src/pages/alerts.css";\n',
       resolveDir: here,
       loader: "css",
       sourcefile: "app-entry.css",

@@ -5,7 +5,6 @@
 
 import { el, replace } from "../dom.js";
 import { get } from "../api.js";
-import "./alerts.css";
 
 const STALE_INTERVALS = 3;
 

@@ -5,7 +5,6 @@
 
 import { el, append, replace } from "../dom.js";
 import { get, send, ApiError } from "../api.js";
-import "./alerts.css";
 
 const TABS = [
   ["active", "Active"],
