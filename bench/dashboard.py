@@ -15,7 +15,7 @@ system, memory; the CPU and file system series cover the last 70 minutes, memory
 Their ``startTime`` is milliseconds since the navigation started. Before the pages, the
 latency of ``/api/v1/overview`` (the overview's data) is printed. The medians are printed
 beside the targets; a mark the page never set within ``--mark-timeout`` is reported as such
-(the pages set them once they exist: see /work/notes/helper-dash.md).
+(the marks' contract: ui/src/pages/README.md).
 
     .venv/bin/python bench/dashboard.py --quick   # 50 hosts, 2 h
     .venv/bin/python bench/dashboard.py           # 1,000 hosts x 4 CPUs, 24 h

@@ -17,7 +17,9 @@ Fixtures (for page tests, in ``tests/browser/test_<page>.py``):
     ``down`` whenever 3 s pass without a push (a loaded machine): do not assert its status;
   - ``HISTORY_HOSTS`` ("hist-1", "hist-2" and ``HOSTILE_HOST``, whose instance contains
     ``<script>``): 24 h of generated history each (``fleetdata.py``), pushed through the push
-    API before the first test; they stay ``up`` for the session (a one-hour push interval);
+    API before the first test, then continued every 15 s by a thread (their current values,
+    rates over the last minute, stay defined); they stay ``up`` for the session (a one-hour
+    push interval);
   - ``DOWN_HOST``: 24 h of history ending 10 minutes ago, ``down`` from the start;
   - rules (``RULES``): ``HostileLabel`` firing on hist-1 with a label ``evil`` and an
     annotation holding ``HOSTILE`` (``<script>alert(1)</script>``); ``HistLoadHigh`` firing
@@ -49,8 +51,8 @@ Page test modules import Playwright's types under ``if TYPE_CHECKING:`` only (as
 test_smoke.py does), so that a machine without playwright skips them instead of failing to
 collect them.
 
-The dashboard's performance marks (``mmx:first-chart``, ``mmx:rendered``, see
-/work/notes/helper-dash.md) can be awaited with ``wait_for_mark(page, "mmx:rendered")``.
+The dashboard's performance marks (``mmx:first-chart``, ``mmx:rendered``, their contract
+in ui/src/pages/README.md) can be awaited with ``wait_for_mark(page, "mmx:rendered")``.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -67,7 +70,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from multimonx.web.dashboard import STATIC_DIR
-from tests.browser.fleetdata import HistoryHost, push_history
+from tests.browser.fleetdata import HistoryHost, HostFeed, push_history
 from tests.integration.conftest import Proc, free_port, get_json, http_get, multimonx, wait_for
 from tests.integration.pushing import create_key
 
@@ -228,11 +231,19 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         tmp / "server.log",
     )
     board = Dashboard(f"http://127.0.0.1:{port}", port, data_dir, token, [server])
+    stop = threading.Event()
+    feeder: threading.Thread | None = None
     try:
         wait_for("server health", lambda: http_get(board.url("/api/v1/health"))[0] == 200)
         now_ms = int(time.time() * 1000) // 15_000 * 15_000
-        for i, name in enumerate(HISTORY_HOSTS):
+        feeds = [
             push_history(board.base, token, HistoryHost(name, now_ms, load=0.5 + i))
+            for i, name in enumerate(HISTORY_HOSTS)
+        ]
+        feeder = threading.Thread(
+            target=_feed, args=(board, feeds, stop), name="history-feed", daemon=True
+        )
+        feeder.start()
         # a push interval of 10 ms: down 30 ms after its push
         down = HistoryHost(DOWN_HOST, now_ms - 600_000, interval_s=0.01, load=0.3)
         push_history(board.base, token, down)
@@ -247,8 +258,22 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         wait_for(f"{DOWN_HOST} down", lambda: _host_status(board, DOWN_HOST) == "down")
         yield board
     finally:
+        stop.set()
+        if feeder is not None:
+            feeder.join(timeout=60)
         for proc in reversed(board.procs):
             proc.stop()
+
+
+def _feed(board: Dashboard, feeds: list[HostFeed], stop: threading.Event) -> None:
+    """Continue the history hosts' samples up to now, every second until ``stop``."""
+    while not stop.wait(1.0):
+        now_ms = int(time.time() * 1000)
+        for feed in feeds:
+            try:
+                feed.push_until(board.base, board.token, now_ms)
+            except OSError as err:  # the next turn retries; a stopping server ends the session
+                print(f"history feed of {feed.host.instance}: {err}", file=sys.stderr)
 
 
 def _host_status(board: Dashboard, instance: str) -> str | None:

@@ -9,10 +9,9 @@ from __future__ import annotations
 import json
 import time
 import urllib.parse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-from playwright.sync_api import Page, Request
 
 from tests.browser.conftest import (
     AGENT_HOST,
@@ -23,6 +22,9 @@ from tests.browser.conftest import (
     wait_for_mark,
 )
 from tests.integration.conftest import wait_for
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page, Request
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 

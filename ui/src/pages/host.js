@@ -245,13 +245,13 @@ class HostPage {
       return values.length ? Math.max(...values) : null;
     };
     const loads = ["1m", "5m", "15m"].map((n) => formatNumber(value(`cpu.load.average.${n}`))).join(" / ");
-    const card = (label, text, title) => el("div", { class: "stat", title }, el("span", { class: "stat-value" }, text), el("span", { class: "stat-label" }, label));
+    const card = (label, text, title, wide = false) => el("div", { class: wide ? "stat stat-wide" : "stat", title }, el("span", { class: "stat-value" }, text), el("span", { class: "stat-label" }, label));
     replace(
       this.current,
       card("CPU", formatPercent(value("cpu.usage.total"))),
       card("Memory", formatPercent(value("memory.usage.percent")), `${formatValue(value("memory.used"), "bytes")} used of ${formatValue(value("memory.total"), "bytes")}`),
       card("Swap", formatPercent(value("swap.usage.percent"))),
-      card("Load 1/5/15", loads),
+      card("Load 1/5/15", loads, undefined, true),
       card("Fullest disk", formatPercent(maxOf("disk.usage.percent"))),
       card("Net in", formatBytesRate(value("network.io.bytes.recv"))),
       card("Net out", formatBytesRate(value("network.io.bytes.sent"))),
