@@ -9,7 +9,7 @@ dashboard (``scripts/setup`` builds it), ``/usr/bin/chromium`` (Debian's; ``scri
 
 Fixtures (for page tests, in ``tests/browser/test_<page>.py``):
 
-``dashboard`` (session): a ``Dashboard``: one ``multimonx server`` for the whole session
+``dashboard`` (package): a ``Dashboard``: one ``multimonx server`` for all the browser tests
   (free port, data in a temporary directory, memory storage, rules evaluated every second)
   with
   - the agent's host ``AGENT_HOST``: a real ``multimonx agent`` pushing every second (file
@@ -31,7 +31,7 @@ Fixtures (for page tests, in ``tests/browser/test_<page>.py``):
   The server is shared: a test that changes its state (creates a silence or a rule) must
   undo it, or use names no other test looks for.
 
-``browser`` (session): Playwright's Chromium (headless, ``/usr/bin/chromium``).
+``browser`` (package): Playwright's Chromium (headless, ``/usr/bin/chromium``).
 
 ``page`` (per test): a fresh context (1280 x 800, ``color_scheme`` light) and page; every
   console error, uncaught page error and JavaScript dialog (``alert()``: an injected
@@ -141,7 +141,10 @@ def missing_requirement() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session", autouse=True)
+# Package scope, not session: Playwright's sync API keeps an event loop running on the main
+# thread while it is open, and every later test that calls asyncio.run() (the web tests do)
+# would fail; the browser and the server are closed once this package's tests are done.
+@pytest.fixture(scope="package", autouse=True)
 def _requirements() -> None:
     reason = missing_requirement()
     if reason is None:
@@ -219,7 +222,7 @@ metrics:
     return config
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     tmp = tmp_path_factory.mktemp("dashboard")
     data_dir = tmp / "data"
@@ -286,7 +289,7 @@ def _host_seen(board: Dashboard, instance: str) -> bool:
     return any(s["instance"] == instance for s in servers)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     from playwright.sync_api import sync_playwright
 
