@@ -5,9 +5,15 @@ chart under 500 ms, fully rendered under 1 s).
 The fleet is ``bench/query.py``'s (per host ``--cpus`` CPUs x 8 modes, load, the root file
 system, memory; the CPU and file system series cover the last 70 minutes, memory
 ``--hours``), loaded into the embedded TSDB by query.py's worker, then served by a real
-``multimonx server`` (query.py's ``multimonx_server``), which must find the dashboard built
-(``scripts/setup``). Each page is opened ``--runs`` times, each time in a fresh browser context
-(nothing cached), and the page's own performance marks are read:
+``multimonx server`` (query.py's ``multimonx_server``, with ``ingest.require_api_key`` off),
+which must find the dashboard built (``scripts/setup``). The fleet's hosts lack 24 h of most
+series the host page reads, so after the overview one more host, ``bench-24h`` (not counted
+in ``--hosts``), is pushed ``--hours`` of every one of them every 15 s through the push API
+(``bench/hostdata.py``, as the browser tests' hosts: ``--cpus`` CPUs, three file systems, disk,
+network, TCP states; counters only grow); once the server has flushed it to chunks, its page
+is the host detail page measured.
+Each page is opened ``--runs`` times, each time in a fresh browser context (nothing cached),
+and the page's own performance marks are read:
 
 - ``mmx:first-chart``: set by the UI after its first chart has drawn;
 - ``mmx:rendered``: set when every chart and table of the page has its data.
@@ -34,7 +40,8 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
-from query import AHEAD_MS, SLOW_MS, FleetSpec, get, instance, multimonx_server, prepare_ours
+from hostdata import HistoryHost, HostFeed
+from query import AHEAD_MS, SLOW_MS, FleetSpec, get, multimonx_server, prepare_ours
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -46,6 +53,9 @@ CHROMIUM_ARGS = [
 ]
 MARKS = {"mmx:first-chart": 500.0, "mmx:rendered": 1000.0}
 """The performance marks the pages set, and their targets in milliseconds."""
+HOST_24H = "bench-24h"
+"""The host given a full history of every series its page reads."""
+FLUSHES = "multimonx_tsdb_flushes_total"
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +116,46 @@ def report(name: str, visits: list[Visit]) -> None:
         )
 
 
+def measure(browser: Browser, name: str, url: str, runs: int, mark_timeout_ms: float) -> None:
+    """Open ``url`` once to warm up (server caches, JIT), then ``runs`` times; report."""
+    visit(browser, url, mark_timeout_ms)
+    report(name, [visit(browser, url, mark_timeout_ms) for _ in range(runs)])
+
+
+def flushes(base: str) -> int:
+    """The server's count of TSDB flushes (its own ``/metrics``)."""
+    status, body = get(base, "/metrics")
+    if status != 200:
+        raise SystemExit(f"/metrics answered {status}")
+    for line in body.decode().splitlines():
+        if line.startswith(f"{FLUSHES} "):
+            return int(float(line.split()[1]))
+    raise SystemExit(f"/metrics has no {FLUSHES}")
+
+
+def push_host(base: str, cpus: int, hours: float) -> None:
+    """Push ``HOST_24H``'s history, ``hours`` up to now every 15 s, then wait for a flush to
+    start and end after it (as a real host's, its history is then in chunks rather than in
+    the head); say how long each took."""
+    now_ms = int(time.time() * 1000)
+    host = HistoryHost(HOST_24H, now_ms - now_ms % 15_000, hours=hours, cpus=cpus, coarse_s=15)
+    t0 = time.perf_counter()
+    rounds = HostFeed(host).push_history(base, "")  # no API key: the server requires none
+    series = sum(len(family.samples) for family in HostFeed(host).sample(host.end_ms))
+    print(
+        f"pushed {HOST_24H}: {rounds:,} rounds x {series} series = {rounds * series:,} samples "
+        f"in {time.perf_counter() - t0:.1f} s",
+        flush=True,
+    )
+    t1 = time.perf_counter()
+    target = flushes(base) + 2  # the one running now may have started before the push ended
+    while flushes(base) < target:
+        if time.perf_counter() - t1 > 300:
+            raise SystemExit("the server did not flush its head in 300 s")
+        time.sleep(1)
+    print(f"  flushed to chunks after {time.perf_counter() - t1:.0f} s", flush=True)
+
+
 def api_latency(base: str, runs: int) -> None:
     """``/api/v1/overview`` over HTTP: the first request of each range (its sparklines
     computed) and the median of the next ``runs`` (sparklines reused within a step)."""
@@ -141,21 +191,18 @@ def main() -> None:
     try:
         print(f"loading {args.hosts} hosts x {args.hours:g} h into {tmp} ...", flush=True)
         prepare_ours(spec, tmp, 1, args.timeout)
-        with multimonx_server(tmp) as (base, _), sync_playwright() as playwright:
+        settings = "ingest:\n  require_api_key: false\n"
+        with multimonx_server(tmp, settings) as (base, _), sync_playwright() as playwright:
             api_latency(base, args.runs)
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
             )
-            pages = {
-                f"overview, {args.hosts} hosts": f"{base}/",
-                "host detail, 24 h": (
-                    f"{base}/hosts/{urllib.parse.quote(instance(0), safe='')}?range=24h"
-                ),
-            }
-            for name, url in pages.items():
-                visit(browser, url, args.mark_timeout * 1000)  # warm-up: server caches, JIT
-                visits = [visit(browser, url, args.mark_timeout * 1000) for _ in range(args.runs)]
-                report(name, visits)
+            timeout_ms = args.mark_timeout * 1000
+            measure(browser, f"overview, {args.hosts} hosts", f"{base}/", args.runs, timeout_ms)
+            push_host(base, args.cpus, args.hours)
+            host_url = f"{base}/hosts/{urllib.parse.quote(HOST_24H, safe='')}?range=24h"
+            name = f"host detail {HOST_24H}, {args.hours:g} h of history, 24 h range"
+            measure(browser, name, host_url, args.runs, timeout_ms)
             browser.close()
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

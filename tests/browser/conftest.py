@@ -16,7 +16,7 @@ Fixtures (for page tests, in ``tests/browser/test_<page>.py``):
     system and connection collectors off, as in tests/integration); normally ``up``, but
     ``down`` whenever 3 s pass without a push (a loaded machine): do not assert its status;
   - ``HISTORY_HOSTS`` ("hist-1", "hist-2" and ``HOSTILE_HOST``, whose instance contains
-    ``<script>``): 24 h of generated history each (``fleetdata.py``), pushed through the push
+    ``<script>``): 24 h of generated history each (``bench/hostdata.py``), pushed through the push
     API before the first test, then continued every 15 s by a thread (their current values,
     rates over the last minute, stay defined); they stay ``up`` for the session (a one-hour
     push interval);
@@ -70,12 +70,21 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from multimonx.web.dashboard import STATIC_DIR
-from tests.browser.fleetdata import HistoryHost, HostFeed, push_history
-from tests.integration.conftest import Proc, free_port, get_json, http_get, multimonx, wait_for
+from tests.integration.conftest import (
+    Proc,
+    bench_module,
+    free_port,
+    get_json,
+    http_get,
+    multimonx,
+    wait_for,
+)
 from tests.integration.pushing import create_key
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page
+
+    from hostdata import HostFeed  # bench/hostdata.py, on sys.path once bench_module ran
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -94,6 +103,8 @@ HOSTILE_HOST = "evil-<b>host</b>"
 AGENT_HOST = "browser-agent"
 HISTORY_HOSTS = ("hist-1", "hist-2", HOSTILE_HOST)
 DOWN_HOST = "hist-down"
+HOSTDATA = bench_module("hostdata")
+"""bench/hostdata.py: the generated history the extra hosts push."""
 
 RULES = f"""
 groups:
@@ -240,7 +251,9 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         wait_for("server health", lambda: http_get(board.url("/api/v1/health"))[0] == 200)
         now_ms = int(time.time() * 1000) // 15_000 * 15_000
         feeds = [
-            push_history(board.base, token, HistoryHost(name, now_ms, load=0.5 + i))
+            HOSTDATA.push_history(
+                board.base, token, HOSTDATA.HistoryHost(name, now_ms, load=0.5 + i)
+            )
             for i, name in enumerate(HISTORY_HOSTS)
         ]
         feeder = threading.Thread(
@@ -248,8 +261,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
         )
         feeder.start()
         # a push interval of 10 ms: down 30 ms after its push
-        down = HistoryHost(DOWN_HOST, now_ms - 600_000, interval_s=0.01, load=0.3)
-        push_history(board.base, token, down)
+        down = HOSTDATA.HistoryHost(DOWN_HOST, now_ms - 600_000, interval_s=0.01, load=0.3)
+        HOSTDATA.push_history(board.base, token, down)
         agent_config = _write_agent_config(tmp, port, token)
         board.procs.append(
             Proc(

@@ -1,14 +1,18 @@
-"""Generated node_exporter-like history for the browser tests' extra hosts, pushed to a real
-server through the push API (``POST /api/v1/metrics/collect``) as an agent would send it.
+"""Generated node_exporter-like history of one host, pushed to a real server through the push
+API (``POST /api/v1/metrics/collect``) as an agent would send it: the browser tests' extra
+hosts (tests/browser/conftest.py) and the 24 h host of ``bench/dashboard.py``.
 
-Each host gets the series the dashboard's pages read (CPU per core and mode, load, memory and
-swap, one file system, disk IO, network on ``eth0`` and ``lo``, sockets): the last hour every
-15 s (so that ``rate(...[1m])`` has data now), the 23 hours before every 60 s. Gauges are smooth
-deterministic functions of time; counters add up their rates (also functions of time) from
-one sample to the next, so they only grow and their ``rate()`` gives the rates back: CPU
-seconds per mode summing to 1 s/s per CPU, disk some hundred KB/s, network tens of KB/s.
-A ``HostFeed`` continues a host's history while the tests run (a sample every 15 s), so that
-its current values (rates over the last minute) stay defined.
+Each host gets the series the dashboard's host page reads (CPU per core and node_exporter
+mode, load, memory and swap, the file systems of ``MOUNTS``, disk IO of ``sda``, network
+bytes, packets, errors and drops on ``eth0`` and ``lo``, TCP connection states and sockets):
+the last hour every 15 s (so that ``rate(...[1m])`` has data now), the hours before every
+``coarse_s`` (60 s by default; 15 s gives the whole history at an agent's usual interval).
+Gauges are smooth deterministic functions of time; counters add up their rates (also
+functions of time) from one sample to the next, so they only grow and their ``rate()`` gives
+the rates back: CPU seconds per mode summing to 1 s/s per CPU, disk some hundred KB/s,
+network tens of KB/s.
+A ``HostFeed`` continues a host's history (a sample every 15 s), so that its current values
+(rates over the last minute) stay defined.
 """
 
 from __future__ import annotations
@@ -22,7 +26,17 @@ from multimonx.model import COLLECT_PATH, MetricFamily
 from multimonx.model.wire import encode_push, encode_round
 
 GIB = 2.0**30
-MODES = {"idle": 0.7, "user": 0.2, "system": 0.07, "iowait": 0.03}
+MODES = {
+    "idle": 0.7,
+    "user": 0.18,
+    "system": 0.06,
+    "iowait": 0.03,
+    "irq": 0.005,
+    "softirq": 0.01,
+    "nice": 0.01,
+    "steal": 0.005,
+}
+"""node_exporter's CPU modes and their shares of a CPU's time (the busy ones scale with load)."""
 UPTIME_S = 86_400.0
 """How long each counter has been counting at its first sample's rate before the history."""
 
@@ -43,16 +57,21 @@ COUNTER_LABELS = {
     **{
         f"node_network_{direction}_{what}_total": ("device",)
         for direction in ("receive", "transmit")
-        for what in ("bytes", "packets", "errs")
+        for what in ("bytes", "packets", "errs", "drop")
     },
 }
+MOUNTS = {"/": ("/dev/sda1", 100.0), "/boot": ("/dev/sda2", 1.0), "/home": ("/dev/sda3", 500.0)}
+"""The host's ext4 file systems: mount point -> (device, size in GiB)."""
+TCP_STATES = {"established": 30.0, "time_wait": 12.0, "close_wait": 1.0, "listen": 8.0}
+"""``node_tcp_connection_states`` per state, at ``load`` 1."""
 
 
 @dataclass(frozen=True, slots=True)
 class HistoryHost:
     """A host whose history the tests push: ``end_ms`` is its last sample, ``interval_s`` the
     push interval it reports (the fleet marks it down ``3 * interval_s`` after the push),
-    ``load`` scales its activity (0.5 quiet, 2.0 busy)."""
+    ``load`` scales its activity (0.5 quiet, 2.0 busy), ``hours`` of history with ``cpus``
+    CPUs, sampled every ``coarse_s`` before its last hour (every 15 s in it)."""
 
     instance: str
     end_ms: int
@@ -60,13 +79,14 @@ class HistoryHost:
     load: float = 1.0
     hours: float = 24.0
     cpus: int = 2
+    coarse_s: float = 60.0
 
 
 def sample_times(host: HistoryHost) -> Iterator[int]:
-    """Every 60 s up to an hour before ``end_ms``, then every 15 s up to ``end_ms``."""
+    """Every ``coarse_s`` up to an hour before ``end_ms``, then every 15 s up to ``end_ms``."""
     start = host.end_ms - int(host.hours * 3_600_000)
     fine = host.end_ms - 3_600_000
-    yield from range(start, fine, 60_000)
+    yield from range(start, fine, int(host.coarse_s * 1000))
     yield from range(fine, host.end_ms + 1, 15_000)
 
 
@@ -100,7 +120,7 @@ def counter_rates(host: HistoryHost, s: float) -> Rates:
         rates[f"node_disk_{name}", ("sda",)] = rate * host.load * (0.5 + wave)
     nets = {"eth0": 20_000 * host.load * (1 + wave), "lo": 500.0}
     for direction, share in (("receive", 1.0), ("transmit", 0.6)):
-        for what, factor in (("bytes", 1.0), ("packets", 1 / 800), ("errs", 1e-6)):
+        for what, factor in (("bytes", 1.0), ("packets", 1 / 800), ("errs", 1e-6), ("drop", 1e-5)):
             for device, rate in nets.items():
                 sent = share if device != "lo" else 1.0  # the loopback receives what it sends
                 rates[f"node_network_{direction}_{what}_total", (device,)] = rate * factor * sent
@@ -188,7 +208,6 @@ def families(host: HistoryHost, s: float, totals: Rates) -> list[MetricFamily]:
     wave = _wave(host, s)
     mem_total = 8 * GIB
     avail = mem_total * (0.8 - 0.5 * busy)
-    size = 100 * GIB
     counters = [
         MetricFamily.counter(
             name,
@@ -210,21 +229,35 @@ def families(host: HistoryHost, s: float, totals: Rates) -> list[MetricFamily]:
         MetricFamily.gauge("node_memory_Cached_bytes", "mem", (), [((), avail * 0.5)]),
         MetricFamily.gauge("node_memory_SwapTotal_bytes", "swap", (), [((), 2 * GIB)]),
         MetricFamily.gauge("node_memory_SwapFree_bytes", "swap", (), [((), 1.5 * GIB)]),
-        *_filesystem(size, size * (0.6 - 0.2 * wave)),
+        *_filesystems(wave),
+        MetricFamily.gauge(
+            "node_tcp_connection_states",
+            "tcp",
+            ("state",),
+            [((state,), round(n * host.load * (0.5 + wave))) for state, n in TCP_STATES.items()],
+        ),
         MetricFamily.gauge("node_sockstat_TCP_inuse", "tcp", (), [((), 40 * host.load)]),
         MetricFamily.gauge("node_netstat_Tcp_CurrEstab", "tcp", (), [((), 30 * host.load)]),
     ]
 
 
-def _filesystem(size: float, avail: float) -> list[MetricFamily]:
+def _filesystems(wave: float) -> list[MetricFamily]:
+    """``MOUNTS``' file systems, between 40 % and 80 % used as ``wave`` goes."""
     labels = ("device", "fstype", "mountpoint")
-    row = ("/dev/sda1", "ext4", "/")
+    rows = [((device, "ext4", mount), size * GIB) for mount, (device, size) in MOUNTS.items()]
+    avail = [(row, size * (0.6 - 0.2 * wave - 0.1 * i)) for i, (row, size) in enumerate(rows)]
     return [
-        MetricFamily.gauge("node_filesystem_size_bytes", "fs", labels, [(row, size)]),
-        MetricFamily.gauge("node_filesystem_avail_bytes", "fs", labels, [(row, avail)]),
-        MetricFamily.gauge("node_filesystem_free_bytes", "fs", labels, [(row, avail * 1.05)]),
-        MetricFamily.gauge("node_filesystem_files", "fs", labels, [(row, 6_553_600.0)]),
-        MetricFamily.gauge("node_filesystem_files_free", "fs", labels, [(row, 6_000_000.0)]),
+        MetricFamily.gauge("node_filesystem_size_bytes", "fs", labels, rows),
+        MetricFamily.gauge("node_filesystem_avail_bytes", "fs", labels, avail),
+        MetricFamily.gauge(
+            "node_filesystem_free_bytes", "fs", labels, [(r, a * 1.05) for r, a in avail]
+        ),
+        MetricFamily.gauge(
+            "node_filesystem_files", "fs", labels, [(r, 6_553_600.0) for r, _ in rows]
+        ),
+        MetricFamily.gauge(
+            "node_filesystem_files_free", "fs", labels, [(r, 6_000_000.0) for r, _ in rows]
+        ),
     ]
 
 
