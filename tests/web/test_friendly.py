@@ -365,6 +365,33 @@ def test_servers_without_data_shows_nulls() -> None:
     storage.close()
 
 
+def test_servers_without_metrics_lists_the_same_hosts_and_evaluates_nothing(api: Api) -> None:
+    calls: list[Any] = []
+    engine = api.app.state.overview.api.engine  # the engine every route of the app shares
+    instant = engine.instant
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args)
+        return instant(*args, **kwargs)
+
+    engine.instant = spy
+    try:
+        full = api.data("/api/v1/servers")
+        assert calls, "the spy saw no evaluation of the full list"
+        calls.clear()
+        bare = api.data("/api/v1/servers", metrics="false")
+    finally:
+        del engine.instant
+    assert calls == []
+    assert bare == [{k: v for k, v in h.items() if k != "metrics"} for h in full]
+
+
+@pytest.mark.parametrize("flag", ["no", "False", "0", ""])
+def test_servers_refuses_a_metrics_flag_other_than_true_or_false(api: Api, flag: str) -> None:
+    message = api.error(400, "bad_data", "/api/v1/servers", metrics=flag)
+    assert "metrics" in message
+
+
 # --- history ------------------------------------------------------------------------------
 
 
