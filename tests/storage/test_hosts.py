@@ -52,6 +52,23 @@ def test_periodic_task_runs_until_stopped_and_once_more_at_stop() -> None:
     assert after_stop >= 3  # the final call at stop
 
 
+def test_periodic_task_without_a_final_call_stops_without_calling() -> None:
+    calls: list[int] = []
+    ran = threading.Event()
+
+    def task() -> None:
+        calls.append(1)
+        ran.set()
+
+    periodic = PeriodicTask(task, 0.01, final_call=False)
+    periodic.start()
+    assert ran.wait(30)
+    periodic.stop()  # joins the thread: no call runs after this
+    stopped_at = len(calls)
+    periodic.stop()
+    assert len(calls) == stopped_at
+
+
 def test_periodic_task_survives_storage_errors() -> None:
     failures: list[int] = []
 

@@ -319,8 +319,9 @@ def newest_point(api: Api) -> tuple[float, dict[str, Any]]:
 
 def test_sparklines_are_reused_then_recomputed_in_the_background() -> None:
     """Network series appear (over the whole past) after the first request: the current
-    values show them at once; the sparklines are reused within the step, answered one step
-    late while their successor is computed, and computed at once when far behind."""
+    values show them once the kept ones are more than 10 s old; the sparklines are reused
+    within the step, answered one step late while their successor is computed, and computed
+    at once when far behind."""
     storage = MemoryStorage()
     now = [NOW]
     try:
@@ -338,8 +339,11 @@ def test_sparklines_are_reused_then_recomputed_in_the_background() -> None:
             for t in range(NOW_MS - 2 * HOUR_MS, NOW_MS + 2 * HOUR_MS, INTERVAL_MS):
                 app.append(labels, t, slope * t / 1000)
         app.commit()
-        now[0] = NOW + 1  # the same step: the same window
-        same_end, same = newest_point(api)
+        now[0] = NOW + 10  # the same step: the same window; current values 10 s old, kept
+        kept_time, kept = time_and_first_host(api)
+        now[0] = NOW + 11  # current values 11 s old: evaluated again
+        same_time, same = time_and_first_host(api)
+        same_end = api.body()["data"]["timestamps"][-1]
         now[0] = NOW + 120  # the grid moved on by a step: the previous window, for now
         late_end, late = newest_point(api)
         moved = wait_for_window(api, end0 + 120)
@@ -347,8 +351,11 @@ def test_sparklines_are_reused_then_recomputed_in_the_background() -> None:
         far_end, far = newest_point(api)
     finally:
         storage.close()
+    assert NOW % 120 < 120 - 11, "the test needs NOW + 11 s in NOW's step"
     assert first["spark"]["net"] == [None] * 30
     assert first["current"]["net_rx"] is None
+    assert (kept_time, kept["current"]["net_rx"]) == (NOW, None)
+    assert same_time == NOW + 11
     assert (same_end, late_end) == (end0, end0)
     assert same["current"]["net_rx"] == pytest.approx(500.0)
     assert late["current"]["net_rx"] == pytest.approx(500.0)
@@ -356,6 +363,11 @@ def test_sparklines_are_reused_then_recomputed_in_the_background() -> None:
     assert moved["spark"]["net"][-1] == pytest.approx(750.0)
     assert far_end == end0 + 1200
     assert far["spark"]["net"] == pytest.approx([750.0] * 30)
+
+
+def time_and_first_host(api: Api) -> tuple[float, dict[str, Any]]:
+    data = api.body()["data"]
+    return data["time"], data["hosts"][0]
 
 
 def wait_for_window(api: Api, end: float) -> dict[str, Any]:
@@ -384,3 +396,87 @@ def test_the_answer_is_gzipped_for_clients_that_accept_it(
     assert resp.headers.get("content-encoding") == encoding
     assert resp.headers["vary"] == "Accept-Encoding"
     assert resp.json()["data"]["totals"]["hosts"] == 3
+
+
+def counted(latest: Any) -> list[int]:
+    """Count the computations of an ``Overview`` value (``_Latest``): the times asked for."""
+    calls: list[int] = []
+    compute = latest.compute
+
+    def spy(at_ms: int) -> Any:
+        calls.append(at_ms)
+        return compute(at_ms)
+
+    latest.compute = spy
+    return calls
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"never: {what}")
+        time.sleep(0.01)
+
+
+def test_warm_computes_the_default_range_and_current_values_before_any_request(
+    storage: MemoryStorage,
+) -> None:
+    now = [NOW]
+    overview = make_api(storage, clock=lambda: now[0]).app.state.overview
+    computed = {name: counted(latest) for name, latest in overview.windows.items()}
+    currents = counted(overview.current)
+    overview.warm()
+    wait_until(lambda: overview.windows["1h"].kept() is not None, "the 1h window kept")
+    wait_until(lambda: overview.current.kept() is not None, "the current values kept")
+    assert computed == {"1h": [NOW_MS - NOW_MS % 120_000], "6h": [], "24h": []}
+    assert currents == [NOW_MS]
+    overview.warm()  # nothing is due: nothing computed
+    now[0] = NOW + 4
+    overview.warm()
+    assert (len(computed["1h"]), len(currents)) == (1, 1)
+    now[0] = NOW + 5  # the current values are 5 s old: computed again
+    overview.warm()
+    wait_until(lambda: overview.current.kept().at_ms == NOW_MS + 5000, "new current values")
+    assert (len(computed["1h"]), currents) == (1, [NOW_MS, NOW_MS + 5000])
+
+
+def test_warm_keeps_a_range_computed_for_an_hour_after_its_last_request(
+    storage: MemoryStorage,
+) -> None:
+    now = [NOW]
+    api = make_api(storage, clock=lambda: now[0])
+    overview = api.app.state.overview
+    api.body(range="24h")
+    day = counted(overview.windows["24h"])
+    currents = counted(overview.current)
+    now[0] = NOW + 2880  # the 24 h grid (48 min steps) moved on: warmed
+    overview.warm()
+    wait_until(lambda: len(day) == 1 and overview.windows["24h"].running is None, "24h warmed")
+    now[0] = NOW + 3600 + 2 * 2880  # over an hour since any request: neither is computed
+    overview.warm()
+    assert len(day) == 1
+    assert overview.windows["1h"].running is not None or overview.windows["1h"].kept()
+    wait_until(lambda: overview.windows["1h"].running is None, "the 1h window computed")
+    assert len(currents) == 1  # the one at NOW + 2880, while watched
+
+
+def test_concurrent_requests_share_one_computation(storage: MemoryStorage) -> None:
+    api = make_api(storage)
+    overview = api.app.state.overview
+    windows = counted(overview.windows["6h"])
+    currents = counted(overview.current)
+
+    async def both() -> list[httpx.Response]:
+        transport = httpx.ASGITransport(app=api.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            return list(
+                await asyncio.gather(
+                    *(c.get("/api/v1/overview", params={"range": "6h"}) for _ in range(4))
+                )
+            )
+
+    answers = asyncio.run(both())
+    assert [r.status_code for r in answers] == [200] * 4
+    assert len({r.content for r in answers}) == 1
+    assert (len(windows), len(currents)) == (1, 1)

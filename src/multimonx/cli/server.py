@@ -34,6 +34,7 @@ from multimonx.storage import (
 from multimonx.storage.tsdb import TSDB, TSDBOptions
 from multimonx.storage.tsdb.selfmetrics import tsdb_families
 from multimonx.web import QueryWorkers, create_app
+from multimonx.web.overview import WARM_INTERVAL_S, Overview
 
 log = logging.getLogger(__name__)
 
@@ -173,6 +174,8 @@ class ServerRuntime:
             rule_groups=self.alerting.rules.status,
             extra_routes=self.alerting.routes(),
         )
+        self._overview: Overview = self.app.state.overview
+        self._overview_warmer = PeriodicTask(self._overview.warm, WARM_INTERVAL_S, final_call=False)
         host, port = parse_listen_address(config.listen_address)
         self._uvicorn = _UvicornServer(
             uvicorn.Config(
@@ -205,6 +208,8 @@ class ServerRuntime:
         self._host_saver.start()
         self._up_writer.start()
         self.alerting.start()
+        self._overview.warm()  # the first overview then finds its sparklines computed
+        self._overview_warmer.start()
         serving = asyncio.create_task(self._uvicorn.serve())
         while not self._uvicorn.started:
             if serving.done():
@@ -225,6 +230,7 @@ class ServerRuntime:
         """Stop alerting and the up writer, save the host list, close the metadata files,
         then the storage (after serving has stopped)."""
         self.alerting.close()  # no rule or up writes into a closing storage
+        self._overview_warmer.stop()
         self._up_writer.stop()
         self._host_saver.stop()
         self._query_workers.close()

@@ -20,13 +20,17 @@ log = logging.getLogger(__name__)
 
 class PeriodicTask:
     """Calls ``task`` every ``interval`` seconds from a daemon thread until ``stop``; storage
-    errors are logged, not raised (the next call tries again)."""
+    errors are logged, not raised (the next call tries again). ``final_call``: whether
+    ``stop`` calls it once more."""
 
-    def __init__(self, task: Callable[[], None], interval: float) -> None:
+    def __init__(
+        self, task: Callable[[], None], interval: float, *, final_call: bool = True
+    ) -> None:
         if interval <= 0:
             raise ValueError("interval must be positive")
         self._task = task
         self._interval = interval
+        self._final_call = final_call
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="periodic", daemon=True)
 
@@ -42,10 +46,13 @@ class PeriodicTask:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop, then call the task one last time (a final sync, a final save)."""
+        """Stop, then call the task one last time (a final sync, a final save) unless told
+        not to."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(timeout=30)
+        if not self._final_call:
+            return
         try:
             self._task()
         except StorageError as err:

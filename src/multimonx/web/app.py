@@ -40,7 +40,7 @@ from multimonx.storage import KeyStore, Storage, StorageStats, StorageUnavailabl
 from multimonx.web.dashboard import STATIC_DIR, dashboard_routes
 from multimonx.web.envelope import error_response, json_response
 from multimonx.web.friendly import FriendlyApi, friendly_routes
-from multimonx.web.overview import OverviewApi, overview_routes
+from multimonx.web.overview import Overview, OverviewApi
 from multimonx.web.promapi import PrometheusApi, prometheus_routes
 from multimonx.web.selfmetrics import ServerMetrics
 from multimonx.web.workers import QueryWorkers
@@ -321,7 +321,8 @@ def create_app(
     ``/api/v1/rules`` and ``/api/v1/alerts``; ``extra_routes`` are the routes of parts the
     composition root built (alert history, silences, notifications); ``dashboard_dir`` holds
     the built dashboard served at ``/`` (None: no dashboard routes); ``clock`` (Unix seconds)
-    is a test seam.
+    is a test seam. ``app.state.overview`` is the overview's ``Overview``, whose ``warm`` the
+    caller may run periodically.
     """
     if keys is None and ingest_config.require_api_key:
         raise ValueError("require_api_key is set but no key store was given")
@@ -339,6 +340,11 @@ def create_app(
         storage_metrics=storage_metrics,
         version=version,
         clock=clock,
+    )
+    overview = Overview(
+        OverviewApi(
+            engine, fleet, rule_groups=rule_groups, catalog=catalog, clock=clock, workers=workers
+        )
     )
     routes: list[BaseRoute] = [
         Route(COLLECT_PATH, h.collect, methods=["POST"]),
@@ -361,20 +367,12 @@ def create_app(
                 engine, fleet, catalog=catalog, clock=clock, version=version, workers=workers
             )
         ),
-        *overview_routes(
-            OverviewApi(
-                engine,
-                fleet,
-                rule_groups=rule_groups,
-                catalog=catalog,
-                clock=clock,
-                workers=workers,
-            )
-        ),
+        *overview.routes(),
         *extra_routes,
         *(dashboard_routes(dashboard_dir) if dashboard_dir is not None else ()),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _http_error})
+    app.state.overview = overview  # its owner calls overview.warm() periodically
     paths = frozenset(r.path for r in routes if isinstance(r, Route))
     app.add_middleware(_Cors, origin=cors_origin)
     app.add_middleware(_AccessLog, metrics=metrics, routes=paths)
