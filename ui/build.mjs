@@ -5,6 +5,7 @@
 //   assets/app.css    uPlot's stylesheet, src/app.css and the pages' stylesheets, minified
 //                     (pages never import CSS from JavaScript: it would be a second bundle)
 //   assets/*.map      source maps
+// MMX_UI_MINIFY=0 builds without minifying (readable names in a browser's profiles).
 // The server sends /assets/* with a long cache lifetime when the URL carries ?v= and
 // index.html with no-cache, so a rebuild reaches browsers on their next page load.
 import { createHash } from "node:crypto";
@@ -19,7 +20,7 @@ const assets = join(out, "assets");
 
 const common = {
   bundle: true,
-  minify: true,
+  minify: process.env.MMX_UI_MINIFY !== "0",
   sourcemap: "linked",
   logLevel: "warning",
   target: ["es2022"],

@@ -20,6 +20,26 @@ export async function get(path, params = {}) {
   return request("GET", path, params);
 }
 
+const shared = new Map();
+
+/**
+ * GET `path` (no parameters) once for every caller within `maxAgeMs`: the shell and a page
+ * that both need the host list on a page load make one request. A failed request is not kept.
+ * @param {string} path
+ * @param {number} [maxAgeMs]
+ */
+export function getShared(path, maxAgeMs = 5000) {
+  const now = performance.now();
+  const kept = shared.get(path);
+  if (kept && now - kept.at < maxAgeMs) return kept.answer;
+  const answer = get(path);
+  shared.set(path, { at: now, answer });
+  answer.catch(() => {
+    if (shared.get(path)?.answer === answer) shared.delete(path);
+  });
+  return answer;
+}
+
 /** Send a JSON body (POST, PUT, PATCH, DELETE) and return the answer's body. */
 export async function send(method, path, body = undefined, params = {}) {
   return request(method, path, params, body);

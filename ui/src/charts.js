@@ -58,15 +58,16 @@ function lastValue(ys) {
   return null;
 }
 
-/** The width of a y axis: its longest tick label plus tick and gap (uPlot's size callback). */
-function axisSize(u, values, axisIdx) {
+/**
+ * The width of a y axis: its longest tick label plus tick and gap (uPlot's size callback,
+ * called several times per draw while uPlot settles the axes' sizes). `textWidth` measures
+ * a label in the axis's font.
+ */
+function axisSize(u, values, axisIdx, textWidth) {
   const axis = u.axes[axisIdx];
   let size = axis.ticks.size + axis.gap;
   const longest = (values ?? []).reduce((a, v) => (String(v).length > a.length ? String(v) : a), "");
-  if (longest) {
-    u.ctx.font = axis.font[0];
-    size += u.ctx.measureText(longest).width / (window.devicePixelRatio || 1);
-  }
+  if (longest) size += textWidth(axis.font[0], longest) / (window.devicePixelRatio || 1);
   return Math.ceil(size) + 4;
 }
 
@@ -81,9 +82,54 @@ export class ChartGroup {
     this.charts = new Set();
     /** @type {{min: number, max: number} | null} */
     this.zoom = null;
+    /** The theme's colours, read once per theme (see `theme()`). */
+    this.colors = null;
+    /** Widths of axis labels already measured, by font and text (see `textWidth`). */
+    this.widths = new Map();
+    this.measure = null;
     this.media = window.matchMedia("(prefers-color-scheme: dark)");
-    this.onScheme = () => this.charts.forEach((c) => c.rebuild());
+    this.onScheme = () => {
+      this.colors = null;
+      this.widths.clear();
+      this.charts.forEach((c) => c.rebuild());
+    };
     this.media.addEventListener("change", this.onScheme);
+  }
+
+  /**
+   * The current theme's axis, grid and series colours and the axis font, from the CSS
+   * variables. Read once for all the charts: each read of computed style after a chart was
+   * added to the page would recompute the page's style.
+   */
+  theme() {
+    if (!this.colors) {
+      const style = getComputedStyle(document.documentElement);
+      const css = (name) => style.getPropertyValue(name).trim();
+      this.colors = {
+        axis: css("--fg-muted") || "#666",
+        grid: css("--grid") || "rgba(128,128,128,.2)",
+        font: `11px ${css("--font") || "system-ui, sans-serif"}`,
+        series: Array.from({ length: PALETTE_SIZE }, (_, i) => css(`--series-${i}`) || "#3b82f6"),
+      };
+    }
+    return this.colors;
+  }
+
+  /**
+   * The width of `text` in `font` (canvas pixels), measured once on a canvas of the group's:
+   * setting a canvas's font is costly, and the charts of a page share most tick labels.
+   */
+  textWidth(font, text) {
+    const key = `${font}\n${text}`;
+    let width = this.widths.get(key);
+    if (width === undefined) {
+      this.measure ??= document.createElement("canvas").getContext("2d");
+      if (this.measure.font !== font) this.measure.font = font;
+      width = this.measure.measureText(text).width;
+      if (this.widths.size >= 4096) this.widths.clear(); // bounded: labels change with the data
+      this.widths.set(key, width);
+    }
+    return width;
   }
 
   /** Zoom every chart to [min, max] (Unix s); null resets to each chart's window. */
@@ -127,15 +173,18 @@ export class TimeChart {
       this.body,
     );
     container.append(this.root);
-    // Resize in the next frame, outside the observer's callback, so that a size change
-    // cannot feed back into the same layout pass (Chrome reports such loops as errors).
+    // The plot's width is the body's, as the observer last reported it (reading it from the
+    // element would lay the page out again for every chart drawn). Resize in the next frame,
+    // outside the observer's callback, so that a size change cannot feed back into the same
+    // layout pass (Chrome reports such loops as errors).
+    this.width = 0;
     this.resizeFrame = 0;
-    this.resize = new ResizeObserver(() => {
+    this.resize = new ResizeObserver((entries) => {
+      this.width = Math.floor(entries[entries.length - 1].contentRect.width);
       cancelAnimationFrame(this.resizeFrame);
       this.resizeFrame = requestAnimationFrame(() => {
-        if (!this.plot) return;
-        const width = this.body.clientWidth;
-        if (width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: this.height });
+        const width = this.width;
+        if (this.plot && width > 0 && width !== this.plot.width) this.plot.setSize({ width, height: this.height });
       });
     });
     this.resize.observe(this.body);
@@ -196,12 +245,11 @@ export class TimeChart {
   options() {
     const group = this.group;
     const unit = this.unit;
-    const axisColor = cssVar("--fg-muted") || "#666";
-    const gridColor = cssVar("--grid") || "rgba(128,128,128,.2)";
+    const { axis: axisColor, grid: gridColor, font, series: palette } = group.theme();
     const yMax = this.yMax;
-    const font = `11px ${cssVar("--font") || "system-ui, sans-serif"}`;
     return {
-      width: Math.max(this.body.clientWidth, 200),
+      // Before the observer's first report (data faster than the first layout): ask the page.
+      width: Math.max(this.width || this.body.clientWidth, 200),
       height: this.height,
       legend: { show: true, live: true },
       cursor: {
@@ -236,7 +284,7 @@ export class TimeChart {
         { value: (u, v, sidx, idx) => (idx === null ? "latest" : formatDateTime(v)) },
         ...this.labels.map((label, i) => ({
           label,
-          stroke: seriesColor(i),
+          stroke: palette[i % PALETTE_SIZE],
           width: 1.5,
           points: { show: false },
           value: (u, v, sidx, idx) => formatValue(idx === null ? lastValue(u.data[sidx]) : v, unit),
@@ -253,7 +301,7 @@ export class TimeChart {
         {
           stroke: axisColor,
           font,
-          size: axisSize,
+          size: (u, values, axisIdx) => axisSize(u, values, axisIdx, (f, t) => group.textWidth(f, t)),
           grid: { stroke: gridColor, width: 1 },
           ticks: { stroke: gridColor, width: 1 },
           values: (u, splits) => splits.map((v) => formatAxis(v, unit)),
@@ -290,14 +338,16 @@ export class TimeChart {
 }
 
 /**
- * Draw a sparkline of `values` (numbers or null) on `canvas` at its CSS size: a line with a
- * light fill, no axes. `max`: the top of the scale (100 for percentages; default: the
- * values' maximum). Cheap enough to draw thousands: one path, no library.
+ * Draw a sparkline of `values` (numbers or null) on `canvas`: a line with a light fill, no
+ * axes. `width` and `height`: its CSS size (default: read from the page, which lays the page
+ * out again if it changed since the last read: pass them when drawing many). `max`: the top
+ * of the scale (100 for percentages; default: the values' maximum). Cheap enough to draw
+ * thousands: one path, no library.
  */
-export function drawSparkline(canvas, values, { color, max = null } = {}) {
+export function drawSparkline(canvas, values, { color, max = null, width = 0, height = 0 } = {}) {
   const ratio = window.devicePixelRatio || 1;
-  const width = canvas.clientWidth || Number(canvas.getAttribute("width")) || 80;
-  const height = canvas.clientHeight || Number(canvas.getAttribute("height")) || 20;
+  width = width || canvas.clientWidth || 80;
+  height = height || canvas.clientHeight || 20;
   if (canvas.width !== Math.round(width * ratio)) canvas.width = Math.round(width * ratio);
   if (canvas.height !== Math.round(height * ratio)) canvas.height = Math.round(height * ratio);
   const ctx = canvas.getContext("2d");

@@ -3,7 +3,7 @@
 // (contract in pages/README.md): mount on navigation, refresh every 10 s unless paused,
 // unmount before the next page.
 
-import { get } from "./api.js";
+import { getShared } from "./api.js";
 import { el, replace } from "./dom.js";
 import { RANGES, windowOf } from "./timerange.js";
 import * as overview from "./pages/overview.js";
@@ -178,7 +178,8 @@ class Shell {
     for (const key of ["range", "from", "to"]) query.delete(key);
     const rest = query.toString();
     const search = [rest, this.rangeQuery()].filter(Boolean).join("&");
-    window.history.replaceState(null, "", window.location.pathname + (search ? `?${search}` : ""));
+    const url = window.location.pathname + (search ? `?${search}` : "");
+    if (url !== window.location.pathname + window.location.search) window.history.replaceState(null, "", url);
     this.navLinks.forEach((a) => {
       const base = ROUTES.find((r) => r.name === a.dataset.nav).nav;
       a.href = this.rangeQuery() ? `${base}?${this.rangeQuery()}` : base;
@@ -310,13 +311,18 @@ class Shell {
     }
   }
 
-  /** Fill the host selector from /api/v1/servers, `current` selected. */
+  /**
+   * Fill the host selector from /api/v1/servers, `current` selected. The options (a
+   * thousand for a large fleet) are built when the browser is idle, after the page's charts.
+   */
   async fillHosts(current) {
+    const token = this.mountToken;
     const select = this.hostSelect;
     replace(select, el("option", { value: current, selected: true }, current));
     try {
-      const servers = await get("/api/v1/servers");
-      if (this.hostBox.hidden) return;
+      const servers = await getShared("/api/v1/servers?metrics=false");
+      await new Promise((resolve) => requestIdleCallback(resolve, { timeout: 1000 }));
+      if (token !== this.mountToken) return; // another page since
       const names = servers.map((s) => s.instance);
       if (!names.includes(current)) names.unshift(current);
       replace(select, names.map((name) => el("option", { value: name, selected: name === current }, name)));

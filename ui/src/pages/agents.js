@@ -58,7 +58,7 @@ class AgentsPage {
 
   async refresh() {
     try {
-      const servers = await get("/api/v1/servers");
+      const servers = await get("/api/v1/servers", { metrics: "false" }); // no usage values needed
       this.servers = Array.isArray(servers) ? servers : [];
       this.error = null;
     } catch (err) {

@@ -10,6 +10,8 @@ import { formatBytesRate, formatNumber, formatPercent, isValue } from "../format
 
 const ROW_HEIGHT = 40;
 const MARGIN_ROWS = 8;
+/** A sparkline's CSS size (app.css `.spark`), given to the canvas and to every draw. */
+const SPARK_SIZE = { width: 72, height: 20 };
 const OVERVIEW_RANGES = ["1h", "6h", "24h"];
 const STATUS_ORDER = { down: 0, alerting: 1, up: 2 };
 
@@ -240,7 +242,7 @@ class Overview {
 
 /** An empty host row; `fillRow` puts a host into it. */
 function makeRow() {
-  const spark = (kind) => el("canvas", { class: "spark", "data-spark": kind, width: 72, height: 20, "aria-hidden": "true" });
+  const spark = (kind) => el("canvas", { class: "spark", "data-spark": kind, ...SPARK_SIZE, "aria-hidden": "true" });
   const parts = {
     instance: el("span", { class: "cell col-instance" }),
     badge: el("span", { class: "badge" }),
@@ -294,7 +296,7 @@ function fillRow(row, host, index, colors) {
   );
   const spark = host.spark || {};
   for (const kind of ["cpu", "memory", "net"]) {
-    drawSparkline(parts.sparks[kind], spark[kind], { color: colors[kind], max: kind === "net" ? null : 100 });
+    drawSparkline(parts.sparks[kind], spark[kind], { ...SPARK_SIZE, color: colors[kind], max: kind === "net" ? null : 100 });
   }
 }
 
