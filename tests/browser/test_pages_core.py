@@ -207,22 +207,37 @@ def test_host_page_draws_its_charts_and_follows_the_range(dashboard: Dashboard, 
 
 
 def test_host_page_refreshes_until_paused(dashboard: Dashboard, page: Page) -> None:
+    """The page's clock is Playwright's: each ``run_for`` fires the timers due in that much
+    page time at once, so neither refreshing nor its pause waits on the wall clock."""
     sent: list[str] = []
     page.on("request", lambda r: sent.append(r.url) if "/api/v1/query_range" in r.url else None)
+    page.clock.install()
     page.goto(dashboard.url("/hosts/hist-1"))
     wait_for_chart_update(page, "CPU", 0)
     first = chart_attr(page, "CPU", "data-updated")
-    wait_for_chart_update(page, "CPU", first, timeout_ms=40_000)  # the 10 s auto-refresh
+    page.clock.run_for(10_000)  # one auto-refresh period
+    wait_for_chart_update(page, "CPU", first)
 
     page.uncheck(".refresh-toggle input")
+    wait_for_idle(page)
     sent.clear()
-    # Proving that nothing happens takes longer than one refresh period.
-    page.wait_for_timeout(12_000)
+    page.clock.run_for(35_000)  # three periods and a half
+    wait_for_idle(page)
     assert sent == []
 
     updated = chart_attr(page, "CPU", "data-updated")
     page.check(".refresh-toggle input")
-    wait_for_chart_update(page, "CPU", updated, timeout_ms=40_000)
+    page.clock.run_for(10_000)
+    wait_for_chart_update(page, "CPU", updated)
+    assert sent, "the refresh after the pause sent no query"
+
+
+def wait_for_idle(page: Page) -> None:
+    """Make sure the request events of every fetch the page started so far have reached the
+    test: they come in the order the page sent them, so once a marker fetch sent now has
+    answered, every earlier one has been seen (a refresh sends its fetches in the timer's
+    callback, before any await)."""
+    page.evaluate("() => fetch('/api/v1/health').then(r => r.text())")
 
 
 def test_explore_draws_a_graph_and_a_table(dashboard: Dashboard, page: Page) -> None:
@@ -242,6 +257,52 @@ def test_explore_draws_a_graph_and_a_table(dashboard: Dashboard, page: Page) -> 
     assert cell.inner_text().startswith("node_load1{")
     assert f'instance="{HOSTILE_HOST}"' in cell.inner_text()
     assert page.locator(".result-table b").count() == 0
+
+
+def test_explore_graphs_and_lists_at_most_a_bounded_number_of_series(
+    dashboard: Dashboard, page: Page
+) -> None:
+    """Thousands of series would stall the page: the graph draws the first 200, the table
+    lists the first 2,000, and both say how many there were (the server's answers are
+    stand-ins with 250 and 2,500 series)."""
+    now = int(time.time())
+
+    def answer(count: int, result_type: str) -> str:
+        result: list[dict[str, Any]]
+        if result_type == "matrix":
+            result = [
+                {
+                    "metric": {"__name__": "many", "i": str(i)},
+                    "values": [[now - 60, "1"], [now, "2"]],
+                }
+                for i in range(count)
+            ]
+        else:
+            result = [
+                {"metric": {"__name__": "many", "i": str(i)}, "value": [now, "1"]}
+                for i in range(count)
+            ]
+        return json.dumps(
+            {"status": "success", "data": {"resultType": result_type, "result": result}}
+        )
+
+    page.route(
+        "**/api/v1/query_range?*",
+        lambda route: route.fulfill(content_type="application/json", body=answer(250, "matrix")),
+    )
+    page.route(
+        "**/api/v1/query?*",
+        lambda route: route.fulfill(content_type="application/json", body=answer(2500, "vector")),
+    )
+    page.goto(dashboard.url("/explore?q=many"))
+    page.wait_for_selector('.explore .chart[data-series="200"]')
+    status = page.locator(".explore .tabs .muted")
+    assert status.inner_text().startswith("the first 200 of 250 series")
+
+    page.click('.tab[data-tab="table"]')
+    page.wait_for_selector(".result-table")
+    assert page.locator(".result-table tbody tr").count() == 2000
+    assert status.inner_text().startswith("the first 2000 of 2500 results")
 
 
 def test_explore_shows_the_servers_error_inline(

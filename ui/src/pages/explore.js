@@ -8,6 +8,10 @@ import { el, replace } from "../dom.js";
 import { formatDateTime, formatNumber, parseSample } from "../format.js";
 import { rangeQuery } from "../timerange.js";
 
+/** At most this many series are drawn, and this many rows listed: more would stall the page. */
+export const MAX_GRAPH_SERIES = 200;
+export const MAX_TABLE_ROWS = 2000;
+
 /** Mount the explore page; `params.q` is a query to run at once (contract: pages/README.md). */
 export async function mount(container, params, ctx) {
   const page = new Explore(container, params, ctx);
@@ -25,6 +29,7 @@ class Explore {
     this.query = params.q || "";
     this.tab = params.tab === "table" ? "table" : "graph";
     this.alive = true;
+    this.runs = 0; // the latest run's number: an older run's answer is dropped
     this.group = new ChartGroup();
     this.chart = null;
     this.input = el("textarea", {
@@ -100,13 +105,15 @@ class Explore {
       return;
     }
     const started = performance.now();
+    const run = ++this.runs;
+    const current = () => this.alive && run === this.runs;
     try {
-      if (this.tab === "graph") await this.runGraph();
-      else await this.runTable();
-      if (!this.alive) return;
+      if (this.tab === "graph") await this.runGraph(current);
+      else await this.runTable(current);
+      if (!current()) return;
       this.error.hidden = true;
     } catch (err) {
-      if (!this.alive) return;
+      if (!current()) return;
       this.error.hidden = false;
       this.error.textContent = err.message;
       this.status.textContent = "";
@@ -120,22 +127,28 @@ class Explore {
     markOnce("mmx:rendered");
   }
 
-  async runGraph() {
+  /** Graph the range query; `current()` says whether this run is still the latest. */
+  async runGraph(current) {
     const q = rangeQuery(this.ctx.window());
     const data = await get("/api/v1/query_range", { query: this.query, start: q.start, end: q.end, step: q.step });
-    if (!this.alive) return;
+    if (!current()) return;
     if (data.resultType !== "matrix") throw new Error(`a graph needs a range vector result, got ${data.resultType}`);
     if (!this.chart) {
       replace(this.output);
       this.chart = new TimeChart(this.output, { group: this.group, title: "Result", height: 320 });
     }
-    this.chart.setSeries(data.result, q);
-    this.status.textContent = `${data.result.length} series, step ${q.step}s`;
+    const shown = data.result.slice(0, MAX_GRAPH_SERIES);
+    this.chart.setSeries(shown, q);
+    this.status.textContent =
+      shown.length < data.result.length
+        ? `the first ${shown.length} of ${data.result.length} series (narrow the query to see the rest), step ${q.step}s`
+        : `${data.result.length} series, step ${q.step}s`;
   }
 
-  async runTable() {
+  /** List the instant query's result; `current()` as for `runGraph`. */
+  async runTable(current) {
     const data = await get("/api/v1/query", { query: this.query });
-    if (!this.alive) return;
+    if (!current()) return;
     this.dropChart();
     const rows = [];
     if (data.resultType === "vector") {
@@ -145,7 +158,10 @@ class Explore {
     } else {
       rows.push([data.resultType, data.result[1], data.result[0]]);
     }
-    this.status.textContent = `${rows.length} result${rows.length === 1 ? "" : "s"}`;
+    const total = rows.length;
+    rows.length = Math.min(total, MAX_TABLE_ROWS);
+    this.status.textContent =
+      rows.length < total ? `the first ${rows.length} of ${total} results` : `${total} result${total === 1 ? "" : "s"}`;
     replace(
       this.output,
       rows.length === 0
