@@ -40,17 +40,10 @@ from pathlib import Path
 
 from playwright.sync_api import Browser, sync_playwright
 
+from chromium import CHROMIUM, CHROMIUM_ARGS
 from hostdata import HistoryHost, HostFeed
 from query import AHEAD_MS, SLOW_MS, FleetSpec, get, multimonx_server, prepare_ours
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 MARKS = {"mmx:first-chart": 500.0, "mmx:rendered": 1000.0}
 """The performance marks the pages set, and their targets in milliseconds."""
 HOST_24H = "bench-24h"
@@ -195,7 +188,7 @@ def main() -> None:
         with multimonx_server(tmp, settings) as (base, _), sync_playwright() as playwright:
             api_latency(base, args.runs)
             browser = playwright.chromium.launch(
-                executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+                executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
             )
             timeout_ms = args.mark_timeout * 1000
             measure(browser, f"overview, {args.hosts} hosts", f"{base}/", args.runs, timeout_ms)

@@ -86,14 +86,9 @@ if TYPE_CHECKING:
 
     from hostdata import HostFeed  # bench/hostdata.py, on sys.path once bench_module ran
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+CHROMIUM_LAUNCH = bench_module("chromium")
+"""bench/chromium.py: Chromium's path and flags, as the dashboard benchmark launches it."""
+CHROMIUM: Path = CHROMIUM_LAUNCH.CHROMIUM
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 HOSTILE = "<script>alert(1)</script>"
@@ -308,7 +303,7 @@ def browser() -> Iterator[Browser]:
 
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_LAUNCH.CHROMIUM_ARGS
         )
         yield chromium
         chromium.close()

@@ -482,6 +482,8 @@ def test_range_steps_are_truncated_to_milliseconds_and_use_durations(api: Api) -
          "points per timeseries. Try decreasing the query resolution (?step=XX)"),
         ({"start": "1", "end": "3", "step": "1", "timeout": "x"},
          'invalid parameter "timeout": cannot parse "x" to a valid duration'),
+        # Prometheus 2.42 names no parameter for a range query's parse error, unlike an
+        # instant query's (checked against its /api/v1/query_range).
         ({"query": "foo{", "start": "1", "end": "3", "step": "1"},
          "1:5: parse error: unexpected end of input inside braces"),
         ({"query": "up[5m]", "start": "1", "end": "3", "step": "1"},
