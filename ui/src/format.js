@@ -86,6 +86,24 @@ export function formatDuration(seconds) {
   return sign + parts.filter((p) => !p.startsWith("0")).join(" ");
 }
 
+/**
+ * A duration as people and Prometheus write it, to seconds: "90s", "5m", "1h30m", "1d", "2w",
+ * or plain seconds ("300", "1.5"). 0 when the text is not a positive duration.
+ */
+export function parseDuration(text) {
+  const s = String(text || "").trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s);
+  const units = { w: 604800, d: 86400, h: 3600, m: 60, s: 1 };
+  const re = /(\d+(?:\.\d+)?)(w|d|h|m|s)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (const match of s.matchAll(re)) {
+    total += Number(match[1]) * units[match[2]];
+    consumed += match[0].length;
+  }
+  return consumed === s.length && total > 0 ? total : 0;
+}
+
 /** Unix seconds as local date and time, "2026-12-07 14:35:26". */
 export function formatDateTime(unix) {
   if (!isValue(unix)) return DASH;
@@ -103,6 +121,29 @@ export function formatAgo(unix, now = Date.now() / 1000) {
   const delta = now - unix;
   if (Math.abs(delta) < 1) return "just now";
   return delta > 0 ? `${formatDuration(delta)} ago` : `in ${formatDuration(-delta)}`;
+}
+
+/** An ISO 8601 time in the browser's locale, short date and time with seconds; other text as is. */
+export function formatLocaleTime(iso) {
+  const t = new Date(iso);
+  if (Number.isNaN(t.getTime())) return String(iso || "");
+  return t.toLocaleString(undefined, { dateStyle: "short", timeStyle: "medium" });
+}
+
+/**
+ * How far ISO 8601 time `iso` is from `now` (ms since the epoch), in words: "5 min ago",
+ * "in 1 h 5 min", "2 d 3 h ago"; only the distance ("5 min") when `bare`; "?" for no time.
+ */
+export function formatRelativeTime(iso, bare = false, now = Date.now()) {
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return "?";
+  const seconds = Math.round((t - now) / 1000);
+  const abs = Math.abs(seconds);
+  const text = abs < 60 ? `${abs} s` : abs < 3600 ? `${Math.floor(abs / 60)} min`
+    : abs < 86400 ? `${Math.floor(abs / 3600)} h ${Math.floor((abs % 3600) / 60)} min`
+      : `${Math.floor(abs / 86400)} d ${Math.floor((abs % 86400) / 3600)} h`;
+  if (bare) return text;
+  return seconds > 0 ? `in ${text}` : `${text} ago`;
 }
 
 /**
@@ -151,4 +192,16 @@ export function parseSample(text) {
   if (text === "+Inf" || text === "-Inf" || text === "NaN") return null;
   const v = Number(text);
   return Number.isFinite(v) ? v : null;
+}
+
+/**
+ * An alert's sample value (a number, or Prometheus's text: "95.25", "NaN", "+Inf") with four
+ * significant digits, in exponent form from a million up and below 0.001; a value that is not
+ * a finite number as it came ("NaN").
+ */
+export function formatAlertValue(value) {
+  const n = parseSample(value);
+  if (n === null) return String(value);
+  if (n !== 0 && (Math.abs(n) >= 1e6 || Math.abs(n) < 1e-3)) return n.toExponential(2);
+  return String(Number(n.toPrecision(4)));
 }
