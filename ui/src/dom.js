@@ -44,3 +44,15 @@ export function replace(node, ...children) {
   node.replaceChildren();
   return append(node, children);
 }
+
+/**
+ * Name each cell of `table` after its column (`data-label`: the head's text, sort arrows left
+ * out), for the one-column layout of a phone. Returns the table.
+ */
+export function labelCells(table) {
+  const heads = [...(table.tHead?.rows[0]?.cells || [])].map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
+  for (const body of table.tBodies) {
+    for (const row of body.rows) [...row.cells].forEach((td, i) => td.setAttribute("data-label", heads[i] ?? ""));
+  }
+  return table;
+}

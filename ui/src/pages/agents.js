@@ -1,10 +1,11 @@
 // The Agents page: one row per agent from /api/v1/servers with its last push, version, push
 // interval, spool backlog and push errors. An agent that has not pushed for three of its
 // intervals, or that holds a spool backlog, is highlighted. Every server text goes through
-// ../dom.js as text. Bytes and times use small private helpers until ../format.js lands.
+// ../dom.js as text.
 
-import { el, replace } from "../dom.js";
+import { el, labelCells, replace } from "../dom.js";
 import { get } from "../api.js";
+import { formatBytes, formatDuration, formatRelativeTime } from "../format.js";
 
 const STALE_INTERVALS = 3;
 
@@ -129,9 +130,9 @@ class AgentsPage {
       el("td", {}, el("span", { class: `mx-al-badge mx-ag-status-${server.status === "up" ? "up" : "down"}` }, server.status || "?")),
       el("td", {}, server.agent_version || "–"),
       el("td", { title: server.last_push || "", class: stale ? "mx-ag-warn" : "" },
-        typeof server.last_push_unix === "number" ? ago(now - server.last_push_unix) : "never"),
-      el("td", { class: "mx-al-num" }, typeof server.interval_seconds === "number" ? seconds(server.interval_seconds) : "–"),
-      el("td", { class: `mx-al-num${backlog ? " mx-ag-warn" : ""}`, title: `${server.spool_bytes ?? "?"} bytes` }, bytes(server.spool_bytes)),
+        typeof server.last_push_unix === "number" ? formatRelativeTime(server.last_push, false, now * 1000) : "never"),
+      el("td", { class: "mx-al-num" }, typeof server.interval_seconds === "number" ? formatDuration(server.interval_seconds) : "–"),
+      el("td", { class: `mx-al-num${backlog ? " mx-ag-warn" : ""}`, title: `${server.spool_bytes ?? "?"} bytes` }, formatBytes(server.spool_bytes)),
       el("td", { class: `mx-al-num${server.dropped_samples ? " mx-ag-warn" : ""}` }, count(server.dropped_samples)),
       el("td", { class: `mx-al-num${server.push_errors ? " mx-ag-warn" : ""}` }, count(server.push_errors)),
     );
@@ -150,15 +151,6 @@ class AgentsPage {
   }
 }
 
-/** Name each cell after its column (`data-label`), for the one-column layout of a phone. */
-function labelCells(table) {
-  const heads = [...(table.tHead?.rows[0]?.cells || [])].map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
-  for (const body of table.tBodies) {
-    for (const row of body.rows) [...row.cells].forEach((td, i) => td.setAttribute("data-label", heads[i] ?? ""));
-  }
-  return table;
-}
-
 function isStale(server, now) {
   if (typeof server.last_push_unix !== "number") return true;
   const interval = server.interval_seconds > 0 ? server.interval_seconds : 15;
@@ -172,30 +164,6 @@ function needsAttention(server, now) {
 function compare(a, b) {
   if (typeof a === "number" && typeof b === "number") return a - b;
   return String(a).localeCompare(String(b), undefined, { numeric: true });
-}
-
-function ago(delta) {
-  const s = Math.max(0, Math.round(delta));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)} min ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min ago`;
-  return `${Math.floor(s / 86400)} d ${Math.floor((s % 86400) / 3600)} h ago`;
-}
-
-function seconds(value) {
-  return value >= 60 && value % 60 === 0 ? `${value / 60} min` : `${Number(value.toPrecision(3))} s`;
-}
-
-function bytes(value) {
-  if (typeof value !== "number" || !Number.isFinite(value)) return "–";
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let i = 0;
-  let x = value;
-  while (x >= 1024 && i < units.length - 1) {
-    x /= 1024;
-    i += 1;
-  }
-  return `${i ? Number(x.toPrecision(3)) : x} ${units[i]}`;
 }
 
 function count(value) {

@@ -68,15 +68,6 @@ export function columnHeads(titles) {
   return el("thead", {}, el("tr", {}, titles.map((h) => el("th", { scope: "col" }, h))));
 }
 
-/** Name each cell after its column (`data-label`), for the one-column layout of a phone. */
-export function labelCells(table) {
-  const heads = [...(table.tHead?.rows[0]?.cells || [])].map((th) => th.textContent.replace(/[▲▼]/g, "").trim());
-  for (const body of table.tBodies) {
-    for (const row of body.rows) [...row.cells].forEach((td, i) => td.setAttribute("data-label", heads[i] ?? ""));
-  }
-  return table;
-}
-
 /** The server's own words for a failure: Alertmanager's API answers errors as a bare JSON string. */
 export function errorText(err) {
   if (!(err instanceof ApiError) || !err.status) return err?.message || String(err);

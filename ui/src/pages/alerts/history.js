@@ -2,10 +2,10 @@
 // time range (its own or the header's), filtered by state, instance, alert name and severity,
 // newest first, a page at a time ("Load more").
 
-import { el, replace } from "../../dom.js";
+import { el, labelCells, replace } from "../../dom.js";
 import { get } from "../../api.js";
 import { formatAlertValue, formatLocaleTime, parseDuration } from "../../format.js";
-import { Section, columnHeads, cssToken, labelCells, stateBadge } from "./common.js";
+import { Section, columnHeads, cssToken, stateBadge } from "./common.js";
 
 const HISTORY_RANGES = ["1h", "6h", "24h", "7d"];
 const HISTORY_PAGE = 200;

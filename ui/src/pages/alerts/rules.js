@@ -2,9 +2,9 @@
 // delete; /api/v1/alerts/rules) with their evaluation state, every rule group the server
 // evaluates (/api/v1/rules), and the form that creates a threshold rule.
 
-import { el, append, replace } from "../../dom.js";
+import { el, append, labelCells, replace } from "../../dom.js";
 import { get, send, ApiError } from "../../api.js";
-import { Section, columnHeads, cssToken, errorText, field, labelCells, stateBadge } from "./common.js";
+import { Section, columnHeads, cssToken, errorText, field, stateBadge } from "./common.js";
 
 const OPERATORS = [">", ">=", "<", "<=", "==", "!="];
 /** Where a field of the rules API's `errors` map shows in the form when it has no row. */
