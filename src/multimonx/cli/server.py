@@ -227,8 +227,8 @@ class ServerRuntime:
         await serving
 
     def close(self) -> None:
-        """Stop alerting and the up writer, save the host list, close the metadata files,
-        then the storage (after serving has stopped)."""
+        """Stop alerting, the overview's warmer and the up writer, save the host list, close
+        the metadata files, then the storage (after serving has stopped)."""
         self.alerting.close()  # no rule or up writes into a closing storage
         self._overview_warmer.stop()
         self._up_writer.stop()
