@@ -1,13 +1,13 @@
 // One host over the selected range: a header of current values (/api/v1/metrics/current),
 // then charts of CPU, load, memory and swap, file systems, disk IO, network and TCP
-// connections from /api/v1/query_range (the requests and the charts: hostcharts.js).
+// connections from /api/v1/query_range (the requests and the charts: host/queries.js).
 
 import { get, getShared } from "../api.js";
 import { ChartGroup, TimeChart, markOnce } from "../charts.js";
 import { el, replace } from "../dom.js";
 import { formatBytesRate, formatCount, formatNumber, formatPercent, formatValue, isValue } from "../format.js";
 import { quoteLabel, rangeQuery } from "../timerange.js";
-import { CHARTS, QUERIES } from "./hostcharts.js";
+import { CHARTS, QUERIES } from "./host/queries.js";
 
 /** Mount the host page for `params.instance` (contract: pages/README.md). */
 export async function mount(container, params, ctx) {

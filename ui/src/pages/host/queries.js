@@ -9,7 +9,7 @@
 // with the host's matcher written in and, where a chart shows items, grouped by device, core
 // or mount point instead of summed.
 
-import { parseSample } from "../format.js";
+import { parseSample } from "../../format.js";
 
 // The catalog's filters: real file systems, physical disks, non-virtual network interfaces.
 const FS = 'fstype!~"rootfs|tmpfs|ramfs|devtmpfs|overlay|squashfs|autofs|nsfs|fuse.lxcfs"';

@@ -1,7 +1,7 @@
 // The host page's requests and the series its charts make of the answers (run: node --test ui/test/).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { CHARTS, QUERIES, cpuShares, labelled, taggedRates } from "../src/pages/hostcharts.js";
+import { CHARTS, QUERIES, cpuShares, labelled, taggedRates } from "../src/pages/host/queries.js";
 
 const H = 'instance="web-1"';
 
