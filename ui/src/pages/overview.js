@@ -70,6 +70,7 @@ class Overview {
     this.pool = [];
     this.frame = 0;
     this.updates = 0;
+    this.alive = true;
 
     this.error = el("div", { class: "error", role: "alert", hidden: true });
     this.totals = el("div", { class: "totals" });
@@ -125,10 +126,12 @@ class Overview {
     try {
       data = await get("/api/v1/overview", { range });
     } catch (err) {
+      if (!this.alive) return;
       this.error.hidden = false;
       this.error.textContent = `Could not load the overview: ${err.message}`;
       return;
     }
+    if (!this.alive) return; // another page since
     this.error.hidden = true;
     this.hosts = (data.hosts || []).map((h) => ({ ...h, state: stateOf(h) }));
     this.rangeNote.textContent = `Sparklines: last ${data.range || range}`;
@@ -234,6 +237,7 @@ class Overview {
   }
 
   unmount() {
+    this.alive = false;
     cancelAnimationFrame(this.frame);
     this.resize.disconnect();
     this.root.remove();
