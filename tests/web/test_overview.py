@@ -366,8 +366,9 @@ def test_sparklines_are_reused_then_recomputed_in_the_background() -> None:
 
 
 def time_and_first_host(api: Api) -> tuple[float, dict[str, Any]]:
+    """The time the current values are for, and the first host."""
     data = api.body()["data"]
-    return data["time"], data["hosts"][0]
+    return data["current_time"], data["hosts"][0]
 
 
 def wait_for_window(api: Api, end: float) -> dict[str, Any]:

@@ -266,7 +266,8 @@ class Overview:
                 }
             )
         body["data"] = {
-            "time": current.at_ms / 1000,
+            "time": now_ms / 1000,
+            "current_time": current.at_ms / 1000,
             "range": range_name,
             "step": step_ms / 1000,
             "timestamps": [(start_ms + i * step_ms) / 1000 for i in range(SPARK_POINTS)],
