@@ -38,6 +38,10 @@ test("every request selects the host and uses the rate window it is given", () =
   }
 });
 
+test("TCP connections leave out the queued bytes node_exporter reports as states", () => {
+  assert.match(QUERIES.tcp(H, "60s"), /node_tcp_connection_states\{instance="web-1",state!~"\(rx\|tx\)_queued_bytes"\}/);
+});
+
 test("tagged rates name each counter's rate with a part label, joined by or", () => {
   const text = taggedRates({ read: "a_total", write: "b_total" }, `${H},device="sda"`, "60s");
   assert.equal(

@@ -74,8 +74,10 @@ export const QUERIES = {
   filesystems: (h) => `100 * (1 - node_filesystem_avail_bytes{${h},${FS}} / (node_filesystem_size_bytes{${h},${FS}} > 0))`,
   disks: (h, r) => taggedRates(DISK_PARTS, `${h},${DISK}`, r),
   network: (h, r) => taggedRates(NET_PARTS, `${h},${NET}`, r),
+  // node_exporter's tcpstat puts the bytes queued on sockets in the same metric, as two more
+  // "states": they are no connections.
   tcp: (h) =>
-    `sum by (state) (node_tcp_connection_states{${h}})` +
+    `sum by (state) (node_tcp_connection_states{${h},state!~"(rx|tx)_queued_bytes"})` +
     ` or label_replace(sum({__name__=~"node_sockstat_TCP6?_inuse",${h}}), "state", "in use (sockstat)", "", "")`,
 };
 
