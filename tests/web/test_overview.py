@@ -454,6 +454,7 @@ def test_warm_keeps_a_range_computed_for_an_hour_after_its_last_request(
     now[0] = NOW + 2880  # the 24 h grid (48 min steps) moved on: warmed
     overview.warm()
     wait_until(lambda: len(day) == 1 and overview.windows["24h"].running is None, "24h warmed")
+    wait_until(lambda: overview.current.running is None, "the current values computed")
     now[0] = NOW + 3600 + 2 * 2880  # over an hour since any request: neither is computed
     overview.warm()
     assert len(day) == 1
