@@ -154,7 +154,8 @@ class Overview:
       while the new one is computed (the answer's ``timestamps`` say which window it is). A
       request that finds no window within a step of its grid waits for one.
     - Current values are answered while at most ``CURRENT_MAX_AGE_MS`` old (the answer's
-      ``time`` says when they are for), else computed, once for all the requests waiting.
+      ``current_time`` says when they are for), else computed, once for all the requests
+      waiting.
 
     ``warm``, called by the server every ``WARM_INTERVAL_S``, computes both ahead of the
     requests, so that a dashboard's request does not wait for them."""
